@@ -1,0 +1,13 @@
+"""sciml: scientific machine learning for PDE and physics surrogates, with Rust kernels.
+
+Subpackages:
+    ops   torch operators over the Rust kernels (Gaussian feature embedding, ...)
+
+Threads: the Rust kernels run on their own pool of ``SCIML_NUM_THREADS`` threads (else
+``RAYON_NUM_THREADS``, else one per CPU); change it at run time with
+:func:`set_num_threads`. Results are identical whatever the thread count.
+"""
+
+from sciml._core import __version__, get_num_threads, set_num_threads
+
+__all__ = ["__version__", "get_num_threads", "set_num_threads"]

@@ -1,0 +1,17 @@
+//! sciml-kernels: the numerical kernels of sciml, in pure Rust.
+//!
+//! Every kernel takes plain slices (row-major, C order) and returns
+//! `Result<_, KernelError>`; it never panics on bad input. Parallel work runs on
+//! the current rayon thread pool, and every result is deterministic for a given
+//! input, whatever the number of threads.
+//!
+//! Kernels:
+//! - [`gaussian`]: the Gaussian feature embedding of physics-informed Gaussians
+//!   (PIG), with its x-derivatives and the gradients of all its inputs.
+
+mod error;
+pub mod gaussian;
+mod real;
+
+pub use error::KernelError;
+pub use real::Real;

@@ -1,0 +1,77 @@
+//! numpy <-> slice helpers shared by the bindings.
+
+use numpy::{
+    Element, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+/// The floating-point dtypes kernels accept.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Float {
+    F32,
+    F64,
+}
+
+/// The dtype of `obj`, which must be a float32 or float64 numpy array.
+pub(crate) fn float_dtype(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Float> {
+    let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
+        PyTypeError::new_err(format!("{name} must be a numpy array, got {}", type_name(obj)))
+    })?;
+    let py = obj.py();
+    let dtype = arr.dtype();
+    if dtype.is_equiv_to(&numpy::dtype::<f64>(py)) {
+        Ok(Float::F64)
+    } else if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) {
+        Ok(Float::F32)
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{name} must be float32 or float64, got {dtype}"
+        )))
+    }
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+}
+
+/// A read-only view of `obj` as an array of T with the given rank.
+pub(crate) fn view<'py, T: Element>(
+    name: &str,
+    obj: &Bound<'py, PyAny>,
+    ndim: usize,
+) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    let arr: PyReadonlyArrayDyn<'py, T> = obj.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a numpy array of dtype {}",
+            std::any::type_name::<T>()
+        ))
+    })?;
+    if arr.ndim() != ndim {
+        return Err(PyValueError::new_err(format!(
+            "{name} must have {ndim} dimensions, got shape {:?}",
+            arr.shape()
+        )));
+    }
+    if !arr.is_c_contiguous() {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be C-contiguous (use numpy.ascontiguousarray)"
+        )));
+    }
+    Ok(arr)
+}
+
+/// The contiguous data of a view checked by [`view`].
+pub(crate) fn data<'a, T: Element>(arr: &'a PyReadonlyArrayDyn<'_, T>) -> &'a [T] {
+    arr.as_slice().unwrap_or(&[])
+}
+
+/// A new numpy array with the given shape holding `values`.
+pub(crate) fn to_numpy<'py, T: Element>(
+    py: Python<'py>,
+    values: Vec<T>,
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyArray1::from_vec(py, values).reshape(shape)?.into_any())
+}
