@@ -17,7 +17,10 @@ pub(crate) enum Float {
 /// The dtype of `obj`, which must be a float32 or float64 numpy array.
 pub(crate) fn float_dtype(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Float> {
     let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
-        PyTypeError::new_err(format!("{name} must be a numpy array, got {}", type_name(obj)))
+        PyTypeError::new_err(format!(
+            "{name} must be a numpy array, got {}",
+            type_name(obj)
+        ))
     })?;
     let py = obj.py();
     let dtype = arr.dtype();
@@ -33,7 +36,9 @@ pub(crate) fn float_dtype(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Float>
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "?".into(), |n| n.to_string())
 }
 
 /// A read-only view of `obj` as an array of T with the given rank.

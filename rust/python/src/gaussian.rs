@@ -14,8 +14,17 @@ use sciml_kernels::Real;
 use crate::arrays::{data, float_dtype, to_numpy, view, Float};
 use crate::threads::pool;
 
-type Outputs<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
-type Grads<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
+type Outputs<'py> = (
+    Bound<'py, PyAny>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+);
+type Grads<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+);
 
 /// Borrowed, shape-checked inputs of one call.
 struct Inputs<'py, T: Element> {
@@ -72,7 +81,9 @@ impl<'py, T: Element + Real> Inputs<'py, T> {
                     gshape[1]
                 )));
             }
-            Layout::PerChannel { channels: gshape[0] }
+            Layout::PerChannel {
+                channels: gshape[0],
+            }
         } else {
             if weights.shape()[0] != gshape[0] {
                 return Err(PyValueError::new_err(format!(
@@ -81,9 +92,19 @@ impl<'py, T: Element + Real> Inputs<'py, T> {
                     gshape[0]
                 )));
             }
-            Layout::Shared { channels: weights.shape()[1] }
+            Layout::Shared {
+                channels: weights.shape()[1],
+            }
         };
-        Ok(Inputs { x, mu, sigma, weights, layout, n, d })
+        Ok(Inputs {
+            x,
+            mu,
+            sigma,
+            weights,
+            layout,
+            n,
+            d,
+        })
     }
 
     fn gaussians(&self) -> Gaussians<'_, T> {
@@ -154,8 +175,16 @@ fn forward_typed<'py, T: Element + Real>(
         .map_err(value_error)?;
     let (n, d, f) = (inputs.n, inputs.d, inputs.layout.channels());
     let phi = to_numpy(py, phi, &[n, f])?;
-    let d1 = if order >= 1 { Some(to_numpy(py, d1, &[n, d, f])?) } else { None };
-    let d2 = if order >= 2 { Some(to_numpy(py, d2, &[n, d, f])?) } else { None };
+    let d1 = if order >= 1 {
+        Some(to_numpy(py, d1, &[n, d, f])?)
+    } else {
+        None
+    };
+    let d2 = if order >= 2 {
+        Some(to_numpy(py, d2, &[n, d, f])?)
+    } else {
+        None
+    };
     Ok((phi, d1, d2))
 }
 
@@ -177,7 +206,11 @@ pub fn gaussian_embedding_backward<'py>(
     cutoff: Option<f64>,
 ) -> PyResult<Grads<'py>> {
     let mut args = vec![("x", x), ("mu", mu), ("sigma", sigma), ("w", w)];
-    for (name, g) in [("grad_phi", grad_phi), ("grad_d1", grad_d1), ("grad_d2", grad_d2)] {
+    for (name, g) in [
+        ("grad_phi", grad_phi),
+        ("grad_d1", grad_d1),
+        ("grad_d2", grad_d2),
+    ] {
         if let Some(g) = g {
             args.push((name, g));
         }
@@ -200,8 +233,11 @@ fn backward_typed<'py, T: Element + Real>(
 ) -> PyResult<Grads<'py>> {
     let inputs = Inputs::<T>::new(x, mu, sigma, w)?;
     let (n, d, f) = (inputs.n, inputs.d, inputs.layout.channels());
-    let expected: [(&str, Vec<usize>); 3] =
-        [("grad_phi", vec![n, f]), ("grad_d1", vec![n, d, f]), ("grad_d2", vec![n, d, f])];
+    let expected: [(&str, Vec<usize>); 3] = [
+        ("grad_phi", vec![n, f]),
+        ("grad_d1", vec![n, d, f]),
+        ("grad_d2", vec![n, d, f]),
+    ];
     let mut views = Vec::with_capacity(3);
     for ((name, shape), up) in expected.iter().zip(ups) {
         views.push(match up {
@@ -225,7 +261,12 @@ fn backward_typed<'py, T: Element + Real>(
     };
     let pool = pool()?;
     let (xs, g) = (data(&inputs.x), inputs.gaussians());
-    let EmbeddingGrads { x: gx, mu: gmu, sigma: gsigma, weights: gw } = py
+    let EmbeddingGrads {
+        x: gx,
+        mu: gmu,
+        sigma: gsigma,
+        weights: gw,
+    } = py
         .detach(|| pool.install(|| gaussian::gaussian_embedding_backward(xs, &g, &up, cutoff)))
         .map_err(value_error)?;
     Ok((

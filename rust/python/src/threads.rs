@@ -50,7 +50,11 @@ pub(crate) fn pool() -> PyResult<Arc<ThreadPool>> {
         .build()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start {threads} threads: {e}")))?;
     let pool = Arc::new(pool);
-    *state = Some(PoolState { pid, threads, pool: pool.clone() });
+    *state = Some(PoolState {
+        pid,
+        threads,
+        pool: pool.clone(),
+    });
     Ok(pool)
 }
 

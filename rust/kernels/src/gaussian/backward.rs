@@ -13,25 +13,18 @@
 //! dL/dw_kf          = G dL/dphi_if + sum_j dG/dx_j dL/d d1_ijf + sum_j d2G/dx_j^2 dL/d d2_ijf
 //! ```
 //!
-//! Point gradients are summed per point. Parameter gradients are summed into one buffer
-//! per fixed block of points, then the blocks are added in block order: the block
-//! partition depends on N and K only, so results do not depend on the thread count.
+//! Each task owns its points' x-gradients and a gradient buffer per packed entry of its
+//! cell, so tasks never share memory. The buffers are then added into the Gaussians'
+//! gradients task by task, entry by entry: a fixed order, whatever the thread count.
 
 use rayon::prelude::*;
 
-use super::grid::GaussianGrid;
-use super::{
-    offsets, prepare, validate_points, EmbeddingGrads, EmbeddingOptions, Gaussians, Prepared,
-    Upstream,
-};
+use super::forward::squared_cutoff;
+use super::lanes::{add, add_scaled, lane, lane_mut, lane_sum, Chunk, Lane};
+use super::pack::{pack, Packed, LANES};
+use super::tasks::{dispatch_avx2, has_avx2, tasks, Task};
+use super::{validate_points, EmbeddingGrads, EmbeddingOptions, Gaussians, Layout, Upstream};
 use crate::{KernelError, Real};
-
-/// Points per block: small enough to balance threads, large enough to amortise
-/// the per-block parameter buffer.
-const MIN_POINTS_PER_BLOCK: usize = 256;
-const MAX_BLOCKS: usize = 64;
-/// Upper bound on the elements of all per-block parameter buffers together.
-const MAX_PARTIAL_ELEMENTS: usize = 1 << 24;
 
 /// Gradients of a loss with respect to x (N,d), mu, sigma (K,d) and the weights, given
 /// its gradients `up` with respect to the forward outputs. `cutoff` must be the one the
@@ -47,16 +40,20 @@ pub fn gaussian_embedding_backward<T: Real>(
     let d = g.dim;
     let n = validate_points(x, d)?;
     let f = g.layout.channels();
-    let check = |name: &str, v: Option<&[T]>, len: usize| match v {
-        Some(v) if v.len() != len => Err(KernelError::shape(format!(
-            "upstream gradient of {name} has {} values, expected {len}",
-            v.len()
-        ))),
-        _ => Ok(()),
-    };
-    check("phi", up.phi, n * f)?;
-    check("d1", up.d1, n * d * f)?;
-    check("d2", up.d2, n * d * f)?;
+    for (name, v, len) in [
+        ("phi", up.phi, n * f),
+        ("d1", up.d1, n * d * f),
+        ("d2", up.d2, n * d * f),
+    ] {
+        if let Some(v) = v {
+            if v.len() != len {
+                return Err(KernelError::shape(format!(
+                    "upstream gradient of {name} has {} values, expected {len}",
+                    v.len()
+                )));
+            }
+        }
+    }
 
     let mut grads = EmbeddingGrads {
         x: vec![T::ZERO; n * d],
@@ -64,154 +61,174 @@ pub fn gaussian_embedding_backward<T: Real>(
         sigma: vec![T::ZERO; k * d],
         weights: vec![T::ZERO; g.weights.len()],
     };
-    if n == 0 || k == 0 || f == 0 || (up.phi.is_none() && up.d1.is_none() && up.d2.is_none()) {
+    if f == 0 || (up.phi.is_none() && up.d1.is_none() && up.d2.is_none()) {
         return Ok(grads);
     }
 
-    let grid = match cutoff {
-        Some(c) => GaussianGrid::build(x, g.mu, g.sigma, d, c),
-        None => GaussianGrid::all(d, k),
-    };
-    let c2 = T::from_f64(cutoff.map_or(f64::INFINITY, |c| c * c));
-    let prep = prepare(g, k);
-    let ctx = PairContext { g, prep: &prep, up, c2 };
-
-    // Parameter buffer of one block: [mu (K*d) | sigma (K*d) | weights].
-    let params = 2 * k * d + g.weights.len();
-    let blocks = block_count(n, params);
-    let block_len = n.div_ceil(blocks);
-    let partials: Vec<Vec<T>> = grads
-        .x
-        .par_chunks_mut(block_len * d)
-        .enumerate()
-        .map(|(b, gx_block)| {
-            let mut acc = vec![T::ZERO; params];
-            let mut scratch = Scratch::new(d);
-            for (p, gx_i) in gx_block.chunks_exact_mut(d).enumerate() {
-                let i = b * block_len + p;
-                let xi = &x[i * d..(i + 1) * d];
-                let (global, cell) = grid.candidates(xi);
-                for &kk in global.iter().chain(cell) {
-                    ctx.pair(i, xi, kk as usize, &mut scratch, gx_i, &mut acc);
-                }
-            }
-            acc
+    let packed = pack(x, g, cutoff);
+    let c2 = squared_cutoff::<T>(cutoff);
+    let per_entry = 2 * d + packed.slots;
+    let avx2 = has_avx2();
+    let blocks: Vec<(Task, TaskGrads<T>)> = tasks(&packed, per_entry)
+        .into_par_iter()
+        .map(|task| {
+            let grads = backward_task_dispatch(avx2, &packed, x, up, &task, f, c2);
+            (task, grads)
         })
         .collect();
 
-    // Sum the blocks in block order, in parallel over parameters.
-    let mut total = vec![T::ZERO; params];
-    total
-        .par_chunks_mut(4096)
-        .enumerate()
-        .for_each(|(c, out)| {
-            let range = c * 4096..c * 4096 + out.len();
-            for part in &partials {
-                for (o, v) in out.iter_mut().zip(&part[range.clone()]) {
-                    *o += *v;
-                }
+    for (task, tg) in &blocks {
+        for (&i, gx_i) in packed.point_order[task.points.clone()]
+            .iter()
+            .zip(tg.x.chunks_exact(d))
+        {
+            let i = i as usize;
+            grads.x[i * d..(i + 1) * d].copy_from_slice(gx_i);
+        }
+        let entries = packed.cell_entries(task.cell);
+        let seg = entries.len();
+        for (q, &id) in packed.ids[entries].iter().enumerate() {
+            let id = id as usize;
+            if id == k {
+                continue; // padding
             }
-        });
-    grads.mu.copy_from_slice(&total[..k * d]);
-    grads.sigma.copy_from_slice(&total[k * d..2 * k * d]);
-    grads.weights.copy_from_slice(&total[2 * k * d..]);
+            for j in 0..d {
+                grads.mu[id * d + j] += tg.entries[j * seg + q];
+                grads.sigma[id * d + j] += tg.entries[(d + j) * seg + q];
+            }
+            for m in 0..packed.slots {
+                let slot = match g.layout {
+                    Layout::Shared { channels } => id * channels + m,
+                    Layout::PerChannel { .. } => id,
+                };
+                grads.weights[slot] += tg.entries[(2 * d + m) * seg + q];
+            }
+        }
+    }
     Ok(grads)
 }
 
-/// The number of point blocks: a function of N and the parameter count only.
-fn block_count(n: usize, params: usize) -> usize {
-    let by_points = n.div_ceil(MIN_POINTS_PER_BLOCK);
-    let by_memory = (MAX_PARTIAL_ELEMENTS / params.max(1)).max(1);
-    by_points.min(MAX_BLOCKS).min(by_memory).max(1)
+/// One task's gradients: its points' x-gradients (points, d) and, per packed entry of
+/// its cell, [mu (d) | sigma (d) | weights (slots)] stored as (2d + slots, entries).
+struct TaskGrads<T> {
+    x: Vec<T>,
+    entries: Vec<T>,
 }
 
-struct PairContext<'a, T> {
-    g: &'a Gaussians<'a, T>,
-    prep: &'a Prepared<T>,
-    up: &'a Upstream<'a, T>,
+dispatch_avx2!(backward_task_dispatch, backward_task,
+    fn<T>(p: &Packed<T>, x: &[T], up: &Upstream<'_, T>, task: &Task, f: usize, c2: T) -> TaskGrads<T>);
+
+#[inline(always)]
+fn backward_task<T: Real>(
+    p: &Packed<T>,
+    x: &[T],
+    up: &Upstream<'_, T>,
+    task: &Task,
+    f: usize,
     c2: T,
-}
+) -> TaskGrads<T> {
+    let d = p.dim;
+    let e = p.entries;
+    let entries = p.cell_entries(task.cell);
+    let (seg_start, seg) = (entries.start, entries.len());
+    let runs = &p.runs[p.run_start[task.cell]..p.run_start[task.cell + 1]];
+    let mut out = TaskGrads {
+        x: vec![T::ZERO; task.points.len() * d],
+        entries: vec![T::ZERO; (2 * d + p.slots) * seg],
+    };
+    let two = T::ONE + T::ONE;
+    let mut chunk = Chunk::new(d);
+    let zero_lane = [T::ZERO; LANES];
+    let mut d1: Vec<Lane<T>> = vec![zero_lane; d];
+    let mut d2: Vec<Lane<T>> = vec![zero_lane; d];
+    let mut b: Vec<Lane<T>> = vec![zero_lane; d];
+    let mut c: Vec<Lane<T>> = vec![zero_lane; d];
+    let mut gx: Vec<Lane<T>> = vec![zero_lane; d];
+    // This point's upstream gradients, per channel: phi (F), d1 (d, F), d2 (d, F).
+    let mut u_phi = vec![T::ZERO; f];
+    let mut u_d1 = vec![T::ZERO; d * f];
+    let mut u_d2 = vec![T::ZERO; d * f];
 
-/// Per-thread work arrays of length d.
-struct Scratch<T> {
-    r: Vec<T>,
-    b: Vec<T>,
-    c: Vec<T>,
-}
-
-impl<T: Real> Scratch<T> {
-    fn new(d: usize) -> Self {
-        Scratch {
-            r: vec![T::ZERO; d],
-            b: vec![T::ZERO; d],
-            c: vec![T::ZERO; d],
+    for (&i, gx_out) in p.point_order[task.points.clone()]
+        .iter()
+        .zip(out.x.chunks_exact_mut(d))
+    {
+        let i = i as usize;
+        let xi = &x[i * d..(i + 1) * d];
+        if let Some(v) = up.phi {
+            u_phi.copy_from_slice(&v[i * f..(i + 1) * f]);
         }
-    }
-}
-
-impl<T: Real> PairContext<'_, T> {
-    /// Adds the pair (point i, Gaussian k) to the point's gradient `gx_i` and to the
-    /// block's parameter buffer `acc` = [mu | sigma | weights].
-    #[inline(always)]
-    fn pair(&self, i: usize, xi: &[T], k: usize, sc: &mut Scratch<T>, gx_i: &mut [T], acc: &mut [T]) {
-        let g = self.g;
-        let d = g.dim;
-        let f = g.layout.channels();
-        let inv_s = &self.prep.inv_sigma[k * d..(k + 1) * d];
-        let s = offsets(xi, &g.mu[k * d..(k + 1) * d], inv_s, &mut sc.r);
-        if s > self.c2 {
-            return;
+        if let Some(v) = up.d1 {
+            u_d1.copy_from_slice(&v[i * d * f..(i + 1) * d * f]);
         }
-        let gk = (-(s * T::from_f64(0.5))).exp();
-        let r = &sc.r;
+        if let Some(v) = up.d2 {
+            u_d2.copy_from_slice(&v[i * d * f..(i + 1) * d * f]);
+        }
+        gx.iter_mut().for_each(|v| *v = zero_lane);
 
-        // a, b_j, c_j and the weight gradients, channel by channel.
-        let mut a = T::ZERO;
-        sc.b.fill(T::ZERO);
-        sc.c.fill(T::ZERO);
-        let slots = g.weight_slots(k, self.prep.per_block);
-        let w_base = 2 * g.mu.len();
-        for m in 0..slots.channels {
-            let ch = slots.first_channel + m;
-            let w = g.weights[slots.first_weight + m];
-            let mut gw = T::ZERO;
-            if let Some(up) = self.up.phi {
-                let u = up[i * f + ch];
-                gw += gk * u;
-                a += w * u;
-            }
-            if let Some(up) = self.up.d1 {
+        for run in runs {
+            for e0 in (run.start..run.start + run.len).step_by(LANES) {
+                if !chunk.eval(p, xi, e0, c2) {
+                    continue;
+                }
+                let q0 = e0 - seg_start;
+                let g = chunk.g;
                 for j in 0..d {
-                    let u = up[(i * d + j) * f + ch];
-                    gw -= gk * r[j] * inv_s[j] * u;
-                    sc.b[j] += w * u;
+                    chunk.first_derivative(j, &mut d1[j]);
+                    chunk.second_derivative(j, &mut d2[j]);
+                    b[j] = zero_lane;
+                    c[j] = zero_lane;
+                }
+                // a = <w, dL/dphi>, b_j = <w, dL/dd1_j>, c_j = <w, dL/dd2_j>, and dL/dw.
+                let mut a = zero_lane;
+                for m in 0..p.slots {
+                    let ch = run.first_channel + m;
+                    let w = *lane(&p.w, m * e + e0);
+                    let mut gw = zero_lane;
+                    add_scaled(&mut gw, &g, u_phi[ch]);
+                    add_scaled(&mut a, &w, u_phi[ch]);
+                    for j in 0..d {
+                        let (u1, u2) = (u_d1[j * f + ch], u_d2[j * f + ch]);
+                        add_scaled(&mut gw, &d1[j], u1);
+                        add_scaled(&mut gw, &d2[j], u2);
+                        add_scaled(&mut b[j], &w, u1);
+                        add_scaled(&mut c[j], &w, u2);
+                    }
+                    add(lane_mut(&mut out.entries, (2 * d + m) * seg + q0), &gw);
+                }
+
+                // P = a - sum_j b_j r_j / s_j + sum_j c_j (r_j^2 - 1) / s_j^2
+                let mut pp = a;
+                for j in 0..d {
+                    let (r, is, bj, cj) = (chunk.r[j], chunk.inv_s[j], b[j], c[j]);
+                    for l in 0..LANES {
+                        pp[l] +=
+                            cj[l] * (r[l] * r[l] - T::ONE) * is[l] * is[l] - bj[l] * r[l] * is[l];
+                    }
+                }
+                for j in 0..d {
+                    let (r, is, bj, cj) = (chunk.r[j], chunk.inv_s[j], b[j], c[j]);
+                    let mut dl_dx = zero_lane;
+                    let mut dl_dsigma = zero_lane;
+                    for l in 0..LANES {
+                        let is2 = is[l] * is[l];
+                        let dl_dr =
+                            g[l] * (two * cj[l] * r[l] * is2 - r[l] * pp[l] - bj[l] * is[l]);
+                        let explicit = g[l]
+                            * (bj[l] * r[l] * is2
+                                - two * cj[l] * (r[l] * r[l] - T::ONE) * is2 * is[l]);
+                        dl_dx[l] = dl_dr * is[l];
+                        dl_dsigma[l] = explicit - dl_dr * r[l] * is[l];
+                    }
+                    add(&mut gx[j], &dl_dx);
+                    add_scaled(lane_mut(&mut out.entries, j * seg + q0), &dl_dx, -T::ONE);
+                    add(lane_mut(&mut out.entries, (d + j) * seg + q0), &dl_dsigma);
                 }
             }
-            if let Some(up) = self.up.d2 {
-                for j in 0..d {
-                    let u = up[(i * d + j) * f + ch];
-                    gw += gk * (r[j] * r[j] - T::ONE) * inv_s[j] * inv_s[j] * u;
-                    sc.c[j] += w * u;
-                }
-            }
-            acc[w_base + slots.first_weight + m] += gw;
         }
-
-        // P = a - sum_j b_j r_j / s_j + sum_j c_j (r_j^2 - 1) / s_j^2
-        let mut p = a;
-        for j in 0..d {
-            p += (r[j] * r[j] - T::ONE) * inv_s[j] * inv_s[j] * sc.c[j] - sc.b[j] * r[j] * inv_s[j];
-        }
-        let two = T::ONE + T::ONE;
-        for j in 0..d {
-            let is = inv_s[j];
-            let dl_dr = gk * (-(r[j] * p) - sc.b[j] * is + two * sc.c[j] * r[j] * is * is);
-            let dl_ds_explicit = gk
-                * (sc.b[j] * r[j] * is * is - two * sc.c[j] * (r[j] * r[j] - T::ONE) * is * is * is);
-            let dl_dx = dl_dr * is;
-            gx_i[j] += dl_dx;
-            acc[k * d + j] -= dl_dx;
-            acc[g.mu.len() + k * d + j] += dl_ds_explicit - dl_dr * r[j] * is;
+        for (o, v) in gx_out.iter_mut().zip(&gx) {
+            *o = lane_sum(v);
         }
     }
+    out
 }

@@ -18,6 +18,8 @@
 //! **Local support.** With `cutoff = Some(c)`, Gaussian k is skipped at points where
 //! `sum_j r_kj^2 > c^2`, and a uniform cell grid finds the Gaussians that may reach each
 //! point, so the cost follows the point-Gaussian pairs within the cutoff instead of N*K.
+//! Gaussians with `sum_j r_kj^2` beyond [`Real::MAX_SQUARED_RADIUS`] (174 in f32, 1416 in
+//! f64) are zero to the precision of the type and are skipped in both modes.
 //! A skipped term is at most `c^2 exp(-c^2/2)` times the peak of the same quantity for
 //! that Gaussian (the bound holds for phi, its first and its second derivatives, since
 //! `R exp(-R^2/2)` and `R^2 exp(-R^2/2)` decrease past the cutoff). [`DEFAULT_CUTOFF`]
@@ -28,7 +30,9 @@
 
 mod backward;
 mod forward;
-mod grid;
+mod lanes;
+mod pack;
+mod tasks;
 
 pub use backward::gaussian_embedding_backward;
 pub use forward::gaussian_embedding_forward;
@@ -123,7 +127,11 @@ impl<T: Real> Gaussians<'_, T> {
         }
         check_finite("mu", self.mu, d)?;
         check_finite("weights", self.weights, self.weights.len() / k.max(1))?;
-        if let Some(i) = self.sigma.iter().position(|&s| !(s.is_finite() && s > T::ZERO)) {
+        if let Some(i) = self
+            .sigma
+            .iter()
+            .position(|&s| !(s.is_finite() && s > T::ZERO))
+        {
             return Err(KernelError::value(format!(
                 "sigma must be finite and > 0; sigma[{}, {}] = {:?}",
                 i / d,
@@ -133,40 +141,6 @@ impl<T: Real> Gaussians<'_, T> {
         }
         Ok(k)
     }
-
-    /// Gaussian k's channels and, for each, the index of its weight in `weights`.
-    #[inline(always)]
-    fn weight_slots(&self, k: usize, per_block: usize) -> WeightSlots {
-        match self.layout {
-            Layout::Shared { channels } => WeightSlots {
-                first_channel: 0,
-                channels,
-                first_weight: k * channels,
-            },
-            Layout::PerChannel { .. } => WeightSlots {
-                first_channel: k / per_block,
-                channels: 1,
-                first_weight: k,
-            },
-        }
-    }
-
-    /// Gaussians per channel block (1 for the shared layout, where it is unused).
-    fn per_block(&self, k: usize) -> usize {
-        match self.layout {
-            Layout::Shared { .. } => 1,
-            Layout::PerChannel { channels } => (k / channels.max(1)).max(1),
-        }
-    }
-}
-
-/// The channels `first_channel .. first_channel + channels` that one Gaussian feeds, with
-/// weights at `first_weight ..` in the same order.
-#[derive(Clone, Copy)]
-struct WeightSlots {
-    first_channel: usize,
-    channels: usize,
-    first_weight: usize,
 }
 
 /// Which outputs to compute, and the cutoff.
@@ -261,31 +235,4 @@ fn validate_points<T: Real>(x: &[T], dim: usize) -> Result<usize, KernelError> {
     }
     check_finite("x", x, dim)?;
     Ok(x.len() / dim)
-}
-
-/// Per-Gaussian quantities the inner loops need, in f64-free form: means and
-/// reciprocal standard deviations.
-struct Prepared<T> {
-    inv_sigma: Vec<T>,
-    per_block: usize,
-}
-
-fn prepare<T: Real>(g: &Gaussians<'_, T>, k: usize) -> Prepared<T> {
-    Prepared {
-        inv_sigma: g.sigma.iter().map(|&s| T::ONE / s).collect(),
-        per_block: g.per_block(k),
-    }
-}
-
-/// The standardized offsets `r_j = (x_j - mu_kj) / sigma_kj` of one point from
-/// Gaussian k, written into `r`; returns `sum_j r_j^2`.
-#[inline(always)]
-fn offsets<T: Real>(xi: &[T], mu_k: &[T], inv_sigma_k: &[T], r: &mut [T]) -> T {
-    let mut s = T::ZERO;
-    for j in 0..r.len() {
-        let rj = (xi[j] - mu_k[j]) * inv_sigma_k[j];
-        r[j] = rj;
-        s += rj * rj;
-    }
-    s
 }
