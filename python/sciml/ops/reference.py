@@ -66,7 +66,7 @@ def gaussian_embedding_autograd(
     outs: list[Tensor] = [phi]
     if order == 0:
         return (phi,)
-    n, d = x.shape
+    d = x.shape[1]
     nf = phi.shape[1]
     d1 = torch.stack(
         [torch.autograd.grad(phi[:, f].sum(), x, create_graph=True)[0] for f in range(nf)], -1

@@ -1,0 +1,28 @@
+"""Every script in examples/ runs, at a small size."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_poisson_gaussians(tmp_path):
+    rel = load("poisson_gaussians").main(["--steps", "300", "--out", str(tmp_path)])
+    assert rel < 2e-2
+    for name in ("model.pt", "error_curve.csv", "prediction.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "error_curve.csv").read_text().startswith("step,loss,rel_l2\n")
+
+
+def test_every_example_has_a_test():
+    tested = {"poisson_gaussians"}
+    assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
