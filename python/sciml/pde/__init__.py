@@ -1,0 +1,27 @@
+"""PDE solving: problems declared apart from models (PIG, PINN), and a trainer."""
+
+from sciml.pde.domain import Box
+from sciml.pde.models import PIG, PINN
+from sciml.pde.problem import Dirichlet, Fields, Initial, Neumann, Periodic, Problem
+from sciml.pde.problems import get_problem, list_problems
+from sciml.pde.trainer import Phase, Record, Trainer, TrainingDiverged, TrainResult, predict
+
+__all__ = [
+    "PIG",
+    "PINN",
+    "Box",
+    "Dirichlet",
+    "Fields",
+    "Initial",
+    "Neumann",
+    "Periodic",
+    "Phase",
+    "Problem",
+    "Record",
+    "TrainResult",
+    "Trainer",
+    "TrainingDiverged",
+    "get_problem",
+    "list_problems",
+    "predict",
+]

@@ -1,0 +1,28 @@
+"""The benchmark problems, by name: ``get_problem("helmholtz")``, ``list_problems()``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sciml.pde.problem import Problem
+from sciml.pde.problems.helmholtz import helmholtz
+from sciml.pde.problems.poisson import poisson
+
+PROBLEMS: dict[str, Callable[[], Problem]] = {
+    "poisson": poisson,
+    "helmholtz": helmholtz,
+}
+
+
+def list_problems() -> list[str]:
+    return list(PROBLEMS)
+
+
+def get_problem(name: str) -> Problem:
+    """The problem called ``name``; ValueError listing the known names otherwise."""
+    try:
+        return PROBLEMS[name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown problem {name!r}; known problems: {', '.join(PROBLEMS)}"
+        ) from None

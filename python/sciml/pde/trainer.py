@@ -1,0 +1,342 @@
+"""Training a model on a problem: Adam and L-BFGS phases, resampling, checkpoints.
+
+The loss is ``residual_weight * mean(residual²) + Σ_c weight_c * mean(condition_c²)`` over
+collocation points sampled uniformly in the domain and on its faces. Training runs in
+phases (e.g. Adam, then L-BFGS with a strong-Wolfe line search); it can resample the
+points every k iterations, save and resume checkpoints, stop on a wall-clock budget, and
+records an error curve against the problem's reference.
+
+A loss that becomes NaN or infinite stops training: the model is restored to the last
+good state (the checkpoint on disk is never overwritten with a bad one) and
+:class:`TrainingDiverged` is raised, naming the iteration.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from sciml.pde.problem import Fields, Problem
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the model holds the last good state."""
+
+
+@dataclass
+class Phase:
+    """One optimiser run: ``"adam"`` (with exponential learning-rate decay ``gamma`` per
+    iteration) or ``"lbfgs"`` (strong-Wolfe line search, one L-BFGS iteration per step)."""
+
+    optimizer: str
+    iterations: int
+    lr: float = 1e-2
+    gamma: float = 1.0
+    history_size: int = 50
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
+        if self.iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {self.iterations}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    def make(self, params) -> tuple[torch.optim.Optimizer, object | None]:
+        if self.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=self.lr)
+            return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.gamma)
+        opt = torch.optim.LBFGS(
+            params,
+            lr=self.lr,
+            max_iter=1,
+            history_size=self.history_size,
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+            line_search_fn="strong_wolfe",
+        )
+        return opt, None
+
+
+@dataclass
+class Record:
+    """One row of the error curve."""
+
+    iteration: int
+    seconds: float
+    evaluations: int
+    loss: float
+    rel_l2: float
+
+
+@dataclass
+class TrainResult:
+    history: list[Record] = field(default_factory=list)
+    stopped: str = "finished"
+
+    @property
+    def rel_l2(self) -> float:
+        """The last measured relative L2 error (NaN if none)."""
+        for r in reversed(self.history):
+            if not math.isnan(r.rel_l2):
+                return r.rel_l2
+        return math.nan
+
+    def write_csv(self, path: str | os.PathLike) -> None:
+        with open(path, "w") as f:
+            f.write("iteration,seconds,evaluations,loss,rel_l2\n")
+            for r in self.history:
+                f.write(
+                    f"{r.iteration},{r.seconds:.3f},{r.evaluations},{r.loss:.6e},{r.rel_l2:.6e}\n"
+                )
+
+
+class Trainer:
+    """Trains ``model`` on ``problem``.
+
+    Args:
+        problem: the PDE problem.
+        model: maps points (N, d) and an order to a Jet (e.g. :class:`~sciml.pde.PIG`).
+        phases: optimiser phases, run in order.
+        interior_points: collocation points in the domain per sample.
+        condition_points: default points per condition per sample.
+        resample_every: draw new points every k iterations (None: never).
+        residual_weight: weight of the residual term.
+        eval_every: iterations between error measurements.
+        time_budget: wall-clock seconds after which training stops (None: no limit).
+        checkpoint: path of a checkpoint file written every ``checkpoint_every``
+            iterations and at the end; training resumes from it if it exists.
+        seed: seed of the point sampling.
+        dtype: dtype of the sampled points (match the model's parameters).
+        progress: show a tqdm progress bar.
+        callback: called as ``callback(record)`` after each error measurement; returning
+            True stops training.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        model: nn.Module,
+        phases: Sequence[Phase],
+        *,
+        interior_points: int = 4000,
+        condition_points: int = 1000,
+        resample_every: int | None = None,
+        residual_weight: float = 1.0,
+        eval_every: int = 50,
+        time_budget: float | None = None,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 500,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        progress: bool = True,
+        callback: Callable[[Record], bool | None] | None = None,
+    ) -> None:
+        if time_budget is not None and not time_budget > 0:
+            raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
+        for name, v in (("interior_points", interior_points), ("eval_every", eval_every)):
+            if v < 1:
+                raise ValueError(f"{name} must be >= 1, got {v}")
+        if resample_every is not None and resample_every < 1:
+            raise ValueError(f"resample_every must be >= 1 or None, got {resample_every}")
+        self.problem = problem
+        self.model = model
+        self.phases = list(phases)
+        self.interior_points = interior_points
+        self.condition_points = condition_points
+        self.resample_every = resample_every
+        self.residual_weight = residual_weight
+        self.eval_every = eval_every
+        self.time_budget = time_budget
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint_every = checkpoint_every
+        self.seed = seed
+        self.dtype = dtype
+        self.progress = progress
+        self.callback = callback
+        self._eval_points: tuple[Tensor, Tensor] | None = None
+
+    # ---- loss -------------------------------------------------------------------------
+
+    def sample(self, generator: torch.Generator) -> list[Tensor]:
+        """Interior points, then each condition's points."""
+        p = self.problem
+        points = [p.domain.sample(self.interior_points, generator)]
+        for c in p.conditions:
+            points.append(c.sample(p, c.points or self.condition_points, generator))
+        return [x.to(self.dtype) for x in points]
+
+    def loss(self, points: list[Tensor]) -> Tensor:
+        p = self.problem
+        x = points[0]
+        fields = Fields(x, self.model(x, order=p.order), p.domain.names)
+        residual = p.check_residual(p.residual(fields), len(x))
+        total = self.residual_weight * (residual**2).mean()
+        for c, xc in zip(p.conditions, points[1:], strict=True):
+            fc = Fields(xc, self.model(xc, order=c.order), p.domain.names)
+            total = total + c.weight * (c.residual(fc, p) ** 2).mean()
+        return total
+
+    # ---- evaluation --------------------------------------------------------------------
+
+    def relative_error(self) -> float:
+        """Relative L2 error against the reference on the evaluation grid (NaN without
+        a reference)."""
+        p = self.problem
+        if p.reference is None:
+            return math.nan
+        if self._eval_points is None:
+            grid, _ = p.domain.grid(p.evaluation)
+            self._eval_points = (grid.to(self.dtype), p.reference(grid.double()).double())
+        grid, ref = self._eval_points
+        u = predict(self.model, grid).double()
+        return float((u - ref).norm() / ref.norm())
+
+    # ---- training loop -----------------------------------------------------------------
+
+    def fit(self) -> TrainResult:
+        """Runs the phases (resuming from the checkpoint if there is one)."""
+        generator = torch.Generator().manual_seed(self.seed)
+        result = TrainResult()
+        state = {"phase": 0, "iteration": 0, "evaluations": 0, "seconds": 0.0}
+        optimizer_state = None
+        if self.checkpoint is not None and self.checkpoint.exists():
+            saved = torch.load(self.checkpoint, weights_only=False)
+            self.model.load_state_dict(saved["model"])
+            state = saved["state"]
+            optimizer_state = saved["optimizer"]
+            generator.set_state(saved["generator"])
+            result.history = [Record(**r) for r in saved["history"]]
+
+        total_iterations = sum(ph.iterations for ph in self.phases)
+        done_before = sum(ph.iterations for ph in self.phases[: state["phase"]])
+        bar = tqdm(
+            total=total_iterations,
+            initial=done_before + state["iteration"],
+            disable=not self.progress,
+            desc=f"{self.problem.name}",
+            unit="it",
+        )
+        start = time.perf_counter() - state["seconds"]
+        good = self._snapshot(state, None, generator, result)
+        points = self.sample(generator)
+        current = None
+        try:
+            for phase_index in range(state["phase"], len(self.phases)):
+                phase = self.phases[phase_index]
+                optimizer, scheduler = phase.make(self.model.parameters())
+                current = (optimizer, scheduler)
+                if optimizer_state is not None and phase_index == state["phase"]:
+                    optimizer.load_state_dict(optimizer_state["optimizer"])
+                    if scheduler is not None and optimizer_state["scheduler"] is not None:
+                        scheduler.load_state_dict(optimizer_state["scheduler"])
+                first = state["iteration"] if phase_index == state["phase"] else 0
+                state.update(phase=phase_index, iteration=first)
+                for it in range(first, phase.iterations):
+                    if self.resample_every and it > 0 and it % self.resample_every == 0:
+                        points = self.sample(generator)
+                        if phase.optimizer == "lbfgs":
+                            # Curvature pairs from the old points would mislead the new ones.
+                            optimizer.state.clear()
+                    loss, evals = self._step(optimizer, points)
+                    if scheduler is not None:
+                        scheduler.step()
+                    state["evaluations"] += evals
+                    state["iteration"] = it + 1
+                    if not math.isfinite(loss):
+                        self._restore(good)
+                        raise TrainingDiverged(
+                            f"the loss became {loss} at iteration {it + 1} of phase "
+                            f"{phase_index} ({phase.optimizer}); the model was restored to "
+                            f"iteration {good['state']['iteration']} of phase "
+                            f"{good['state']['phase']}, the last good state"
+                        )
+                    bar.update(1)
+                    elapsed = time.perf_counter() - start
+                    last = it + 1 == phase.iterations
+                    over_budget = self.time_budget is not None and elapsed >= self.time_budget
+                    if (it + 1) % self.eval_every == 0 or last or over_budget:
+                        record = Record(
+                            it + 1 + sum(ph.iterations for ph in self.phases[:phase_index]),
+                            elapsed,
+                            state["evaluations"],
+                            loss,
+                            self.relative_error(),
+                        )
+                        result.history.append(record)
+                        bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{record.rel_l2:.2e}")
+                        state["seconds"] = elapsed
+                        good = self._snapshot(state, (optimizer, scheduler), generator, result)
+                        if self.callback is not None and self.callback(record):
+                            result.stopped = "stopped by the callback"
+                            return result
+                    if self.checkpoint is not None and (it + 1) % self.checkpoint_every == 0:
+                        self._save(good)
+                    if over_budget:
+                        result.stopped = f"time budget of {self.time_budget:g} s reached"
+                        return result
+                if phase_index + 1 < len(self.phases):
+                    state.update(phase=phase_index + 1, iteration=0)
+                optimizer_state = None
+            # The checkpoint now says "last phase, all its iterations done": resuming with
+            # more iterations continues that phase.
+            good = self._snapshot(state, current, generator, result)
+            return result
+        finally:
+            bar.close()
+            if self.checkpoint is not None:
+                self._save(good)
+
+    def _step(self, optimizer: torch.optim.Optimizer, points: list[Tensor]) -> tuple[float, int]:
+        evaluations = 0
+
+        def closure() -> Tensor:
+            nonlocal evaluations
+            evaluations += 1
+            optimizer.zero_grad()
+            loss = self.loss(points)
+            loss.backward()
+            return loss
+
+        loss = optimizer.step(closure)
+        return float(loss.detach()), evaluations
+
+    def _snapshot(self, state, optim, generator, result) -> dict:
+        optimizer, scheduler = optim if optim is not None else (None, None)
+        return {
+            "model": copy.deepcopy(self.model.state_dict()),
+            "state": dict(state),
+            "optimizer": None
+            if optimizer is None
+            else {
+                "optimizer": copy.deepcopy(optimizer.state_dict()),
+                "scheduler": None if scheduler is None else scheduler.state_dict(),
+            },
+            "generator": generator.get_state(),
+            "history": [asdict(r) for r in result.history],
+        }
+
+    def _restore(self, snapshot: dict) -> None:
+        self.model.load_state_dict(snapshot["model"])
+
+    def _save(self, snapshot: dict) -> None:
+        """Writes the checkpoint atomically (a crash never leaves a half-written file)."""
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
+        torch.save(snapshot, tmp)
+        os.replace(tmp, self.checkpoint)
+
+
+def predict(model: nn.Module, points: Tensor, batch: int = 65536) -> Tensor:
+    """u at the points (N, d), (N,), without gradients, in batches."""
+    with torch.no_grad():
+        return torch.cat([model(points[i : i + batch]).value[:, 0] for i in range(0, len(points), batch)])

@@ -1,0 +1,5 @@
+"""Pictures rendered offscreen (no display needed) with pyvista."""
+
+from sciml.viz.fields import render_fields
+
+__all__ = ["render_fields"]

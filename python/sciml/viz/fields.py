@@ -1,0 +1,75 @@
+"""Side-by-side pictures of scalar fields on a 2D grid, rendered offscreen by pyvista."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyvista():
+    try:
+        import pyvista
+    except ImportError as e:
+        raise ImportError(
+            "pictures need pyvista: pip install 'sciml[viz]' (from the source tree)"
+        ) from e
+    pyvista.OFF_SCREEN = True
+    return pyvista
+
+
+def render_fields(
+    fields: Mapping[str, np.ndarray],
+    axes: Sequence[np.ndarray],
+    path: str | os.PathLike,
+    *,
+    labels: Sequence[str] = ("x", "y"),
+    title: str = "",
+    cmaps: Mapping[str, str] | None = None,
+    panel_size: int = 520,
+) -> Path:
+    """Renders each field (shape (len(axes[0]), len(axes[1]))) as a coloured panel with a
+    scalar bar, side by side, into a PNG; works with no display (EGL or OSMesa).
+
+    Raises ImportError naming pyvista if it is missing, and RuntimeError naming the
+    missing system libraries if VTK cannot open an offscreen context.
+    """
+    pv = _pyvista()
+    xs, ys = (np.asarray(a, dtype=float) for a in axes)
+    shape = (len(xs), len(ys))
+    for name, values in fields.items():
+        if np.shape(values) != shape:
+            raise ValueError(f"field {name!r} has shape {np.shape(values)}, expected {shape}")
+    grid = pv.RectilinearGrid(xs, ys, np.zeros(1))
+    plotter = pv.Plotter(
+        shape=(1, len(fields)), off_screen=True, window_size=(panel_size * len(fields), panel_size)
+    )
+    try:
+        for k, (name, values) in enumerate(fields.items()):
+            plotter.subplot(0, k)
+            mesh = grid.copy()
+            # RectilinearGrid orders points with the first axis fastest.
+            mesh.point_data[name] = np.asarray(values, dtype=float).reshape(-1, order="F")
+            cmap = (cmaps or {}).get(name, "viridis")
+            plotter.add_mesh(
+                mesh,
+                scalars=name,
+                cmap=cmap,
+                scalar_bar_args={"title": name, "vertical": True, "position_x": 0.85},
+            )
+            plotter.add_text(f"{title} {name}".strip(), font_size=10)
+            plotter.show_bounds(xtitle=labels[0], ytitle=labels[1], ztitle="", grid=False)
+            plotter.view_xy()
+        path = Path(path)
+        try:
+            plotter.screenshot(str(path))
+        except Exception as e:  # VTK reports missing GL libraries in many ways
+            raise RuntimeError(
+                f"could not render {path} offscreen ({e}); install EGL or OSMesa, e.g. "
+                "`apt-get install libegl1 libgl1` or `libosmesa6`"
+            ) from e
+    finally:
+        plotter.close()
+    return path

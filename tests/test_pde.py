@@ -1,0 +1,239 @@
+"""sciml.pde: derivatives of the models, problems and conditions, the trainer, solve()."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from sciml.pde import (
+    PIG,
+    PINN,
+    Box,
+    Dirichlet,
+    Fields,
+    Initial,
+    Neumann,
+    Periodic,
+    Phase,
+    Problem,
+    Trainer,
+    TrainingDiverged,
+    get_problem,
+    list_problems,
+)
+from sciml.pde.taylor import Jet, TanhMLP, identity_jet
+
+
+def finite_differences(model, x, h=1e-4):
+    """Central differences of u: first (N, d) and second (N, d) derivatives."""
+    u0 = model(x).value[:, 0]
+    d1, d2 = [], []
+    for j in range(x.shape[1]):
+        e = torch.zeros(x.shape[1], dtype=x.dtype)
+        e[j] = h
+        up, um = model(x + e).value[:, 0], model(x - e).value[:, 0]
+        d1.append((up - um) / (2 * h))
+        d2.append((up - 2 * u0 + um) / h**2)
+    return torch.stack(d1, 1), torch.stack(d2, 1)
+
+
+@pytest.mark.parametrize("make", [lambda b: PIG(b, 30, channels=3, sigma0=0.4), PINN])
+@pytest.mark.parametrize("box", [Box(x=(-1, 1), y=(0, 3)), Box(t=(0, 10), x=(-4, 4), y=(-1, 1))])
+def test_model_derivatives_match_finite_differences(make, box):
+    model = make(box).double()
+    x = box.sample(25, torch.Generator().manual_seed(0), torch.float64)
+    jet = model(x, order=2)
+    d1, d2 = finite_differences(model, x)
+    scale1 = max(1.0, d1.abs().max().item())
+    scale2 = max(1.0, d2.abs().max().item())
+    torch.testing.assert_close(jet.d1[:, :, 0], d1, atol=1e-6 * scale1, rtol=0)
+    torch.testing.assert_close(jet.d2[:, :, 0], d2, atol=1e-4 * scale2, rtol=0)
+
+
+def test_taylor_mlp_matches_nested_autograd():
+    torch.manual_seed(0)
+    mlp = TanhMLP((3, 8, 8, 2), dtype=torch.float64)
+    x = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
+    jet = mlp(identity_jet(x, 2))
+    for m in range(2):
+        (g,) = torch.autograd.grad(jet.value[:, m].sum(), x, create_graph=True)
+        torch.testing.assert_close(jet.d1[:, :, m], g)
+        for j in range(3):
+            (h,) = torch.autograd.grad(g[:, j].sum(), x, retain_graph=True)
+            torch.testing.assert_close(jet.d2[:, j, m], h[:, j])
+
+
+def test_jet_orders():
+    x = torch.randn(4, 2)
+    assert identity_jet(x, 0).order == 0 and identity_jet(x, 1).order == 1
+    assert TanhMLP((2, 3, 1))(identity_jet(x, 2)).order == 2
+
+
+# ---- problems and conditions ---------------------------------------------------------------
+
+
+class Exact(torch.nn.Module):
+    """A 'model' returning a known function u = sin(x) + t² y with exact derivatives."""
+
+    def forward(self, p, order=0):
+        t, x, y = p[:, 0], p[:, 1], p[:, 2]
+        u = torch.sin(x) + t**2 * y
+        d1 = torch.stack([2 * t * y, torch.cos(x), t**2], 1)[..., None]
+        d2 = torch.stack([2 * y, -torch.sin(x), torch.zeros_like(x)], 1)[..., None]
+        return Jet(u[:, None], d1 if order >= 1 else None, d2 if order >= 2 else None)
+
+
+def space_time_problem(*conditions, residual=None):
+    return Problem(
+        name="toy",
+        domain=Box(t=(0, 1), x=(-1, 1), y=(0, 2)),
+        residual=residual or (lambda f: f.d("t") - 2 * f.coord("t") * f.coord("y")),
+        order=1,
+        conditions=conditions,
+        time="t",
+    )
+
+
+def condition_residual(problem, condition, n=64):
+    x = condition.sample(problem, n, torch.Generator().manual_seed(1))
+    return condition.residual(Fields(x, Exact()(x, order=condition.order), problem.domain.names), problem)
+
+
+def test_conditions_vanish_on_the_exact_solution():
+    conditions = [
+        Dirichlet(lambda p: torch.sin(p[:, 1]) + p[:, 0] ** 2 * p[:, 2], faces=[("x", "low")]),
+        Neumann(lambda p: torch.where(p[:, 2] > 1, 1.0, -1.0) * p[:, 0] ** 2, faces=[("y", "low"), ("y", "high")]),
+        Initial(lambda p: torch.sin(p[:, 1]), derivative=0.0),
+    ]
+    problem = space_time_problem(*conditions)
+    for c in conditions:
+        assert condition_residual(problem, c).abs().max() < 1e-6, type(c).__name__
+    # sin(x) is not periodic on [-1, 1]; t² y is in t... check a periodic-in-y mismatch shows.
+    periodic = Periodic(axis="x", derivative=False)
+    r = condition_residual(problem, periodic)
+    torch.testing.assert_close(r, torch.full_like(r, math.sin(-1) - math.sin(1)))
+
+
+def test_condition_weight_and_points_are_keyword_only():
+    assert Dirichlet(0.5).value == 0.5 and Dirichlet(0.5).weight == 1.0
+    with pytest.raises(TypeError):
+        Dirichlet(0.5, "all", 2.0)
+
+
+def test_bad_declarations():
+    with pytest.raises(ValueError, match="low < high"):
+        Box(x=(1, 0))
+    with pytest.raises(ValueError, match="no axis 'z'"):
+        Problem("p", Box(x=(0, 1)), lambda f: f.u, time="z")
+    with pytest.raises(ValueError, match="order must be 0, 1 or 2"):
+        Problem("p", Box(x=(0, 1)), lambda f: f.u, order=3)
+    with pytest.raises(ValueError, match="no time axis"):
+        Initial(0.0).sample(Problem("p", Box(x=(0, 1)), lambda f: f.u), 4, torch.Generator())
+
+
+def test_residual_of_the_wrong_shape_is_a_clear_error():
+    problem = space_time_problem(residual=lambda f: f.u[:3])
+    trainer = Trainer(problem, Exact(), [Phase("adam", 1)], progress=False)
+    with pytest.raises(ValueError, match=r"must return a tensor of shape \(4000,\)"):
+        trainer.loss(trainer.sample(torch.Generator()))
+
+
+def test_residual_asking_for_undeclared_derivatives_is_a_clear_error():
+    problem = space_time_problem(residual=lambda f: f.dd("x"))
+    trainer = Trainer(problem, Exact(), [Phase("adam", 1)], progress=False)
+    with pytest.raises(ValueError, match="declare order = 2"):
+        trainer.loss(trainer.sample(torch.Generator()))
+
+
+def test_model_of_the_wrong_dimension_is_a_clear_error():
+    model = PIG(Box(x=(0, 1)), 10)
+    with pytest.raises(ValueError, match=r"points must have shape \(N, 1\)"):
+        model(torch.zeros(5, 2))
+
+
+def test_every_listed_problem_builds():
+    for name in list_problems():
+        problem = get_problem(name)
+        assert problem.description and problem.reference is not None
+    with pytest.raises(ValueError, match="unknown problem 'nope'; known problems: "):
+        get_problem("nope")
+
+
+# ---- trainer -------------------------------------------------------------------------------
+
+
+def small_poisson_trainer(tmp_path=None, iterations=60, **kwargs):
+    problem = get_problem("poisson")
+    model = PIG(problem.domain, 100, channels=2, sigma0=0.25, seed=1)
+    options = {
+        "interior_points": 500,
+        "condition_points": 200,
+        "resample_every": 1,
+        "residual_weight": 1e-3,
+        "eval_every": 20,
+        "progress": False,
+        "checkpoint": None if tmp_path is None else tmp_path / "ckpt.pt",
+        "checkpoint_every": 20,
+    } | kwargs
+    return Trainer(problem, model, [Phase("adam", iterations, lr=2e-2)], **options)
+
+
+def test_training_reduces_the_error():
+    trainer = small_poisson_trainer(iterations=200)
+    result = trainer.fit()
+    assert result.history[-1].iteration == 200 and result.stopped == "finished"
+    assert result.rel_l2 < 0.3 * result.history[0].rel_l2
+
+
+def test_checkpoint_resume_continues_where_it_stopped(tmp_path):
+    first = small_poisson_trainer(tmp_path, iterations=40)
+    result = first.fit()
+    assert (tmp_path / "ckpt.pt").exists() and result.history[-1].iteration == 40
+    again = small_poisson_trainer(tmp_path, iterations=80)
+    again.model.load_state_dict(first.model.state_dict())
+    resumed = again.fit()
+    assert [r.iteration for r in resumed.history] == [20, 40, 60, 80]
+
+
+def test_lbfgs_phase_after_adam():
+    trainer = small_poisson_trainer(iterations=20, resample_every=None)
+    trainer.phases.append(Phase("lbfgs", 20, lr=1.0))
+    result = trainer.fit()
+    assert result.history[-1].iteration == 40
+    assert result.history[-1].evaluations > 40  # line searches evaluate more than once
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_state(tmp_path):
+    trainer = small_poisson_trainer(tmp_path, iterations=100)
+    calls = {"n": 0}
+    residual = trainer.problem.residual
+
+    def poisoned(f):
+        calls["n"] += 1
+        r = residual(f)
+        return r * math.nan if calls["n"] > 50 else r
+
+    trainer.problem.residual = poisoned
+    with pytest.raises(TrainingDiverged, match="iteration 51 .*restored to iteration 40"):
+        trainer.fit()
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    assert saved["state"]["iteration"] == 40
+
+
+def test_time_budget_and_callback_stop_training():
+    result = small_poisson_trainer(iterations=10_000, time_budget=1.0).fit()
+    assert result.stopped.startswith("time budget") and result.history[-1].iteration < 10_000
+    result = small_poisson_trainer(iterations=100, callback=lambda r: r.iteration >= 40).fit()
+    assert result.stopped == "stopped by the callback" and result.history[-1].iteration == 40
+
+
+def test_bad_trainer_arguments():
+    problem = get_problem("poisson")
+    model = PINN(problem.domain, hidden=(4,))
+    with pytest.raises(ValueError, match="time_budget must be > 0"):
+        Trainer(problem, model, [Phase("adam", 1)], time_budget=0)
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'lbfgs'"):
+        Phase("sgd", 10)
