@@ -98,13 +98,18 @@ def space_time_problem(*conditions, residual=None):
 
 def condition_residual(problem, condition, n=64):
     x = condition.sample(problem, n, torch.Generator().manual_seed(1))
-    return condition.residual(Fields(x, Exact()(x, order=condition.order), problem.domain.names), problem)
+    return condition.residual(
+        Fields(x, Exact()(x, order=condition.order), problem.domain.names), problem
+    )
 
 
 def test_conditions_vanish_on_the_exact_solution():
     conditions = [
         Dirichlet(lambda p: torch.sin(p[:, 1]) + p[:, 0] ** 2 * p[:, 2], faces=[("x", "low")]),
-        Neumann(lambda p: torch.where(p[:, 2] > 1, 1.0, -1.0) * p[:, 0] ** 2, faces=[("y", "low"), ("y", "high")]),
+        Neumann(
+            lambda p: torch.where(p[:, 2] > 1, 1.0, -1.0) * p[:, 0] ** 2,
+            faces=[("y", "low"), ("y", "high")],
+        ),
         Initial(lambda p: torch.sin(p[:, 1]), derivative=0.0),
     ]
     problem = space_time_problem(*conditions)
@@ -216,7 +221,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_state(tmp_path):
         return r * math.nan if calls["n"] > 50 else r
 
     trainer.problem.residual = poisoned
-    with pytest.raises(TrainingDiverged, match="iteration 51 .*restored to iteration 40"):
+    with pytest.raises(TrainingDiverged, match=r"iteration 51 .*restored to iteration 40"):
         trainer.fit()
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     saved = torch.load(tmp_path / "ckpt.pt", weights_only=False)
@@ -237,3 +242,62 @@ def test_bad_trainer_arguments():
         Trainer(problem, model, [Phase("adam", 1)], time_budget=0)
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'lbfgs'"):
         Phase("sgd", 10)
+
+
+# ---- solve() and the command line ----------------------------------------------------------
+
+
+def test_cli_lists_problems(capsys):
+    from sciml.cli import main
+
+    assert main(["solve", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "helmholtz" in out and "poisson" in out
+
+
+def test_cli_solves_and_writes_every_file(tmp_path, capsys):
+    import meshio
+
+    from sciml.cli import main
+
+    out = tmp_path / "run"
+    code = main(["solve", "poisson", "--iters", "30", "--out", str(out), "--no-progress"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "relative L2 error" in text
+    for name in ("checkpoint.pt", "error_curve.csv", "prediction.vtu", "prediction.png"):
+        assert (out / name).stat().st_size > 0, name
+    mesh = meshio.read(out / "prediction.vtu")
+    assert set(mesh.point_data) == {"u", "u_ref", "error"}
+    assert len(mesh.points) == 101 * 101
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["solve", "nope"], "unknown problem 'nope'"),
+        (["solve", "poisson", "--model", "pinn", "--preset", "paper"], "no preset 'paper'"),
+    ],
+)
+def test_cli_bad_requests(args, message, capsys, tmp_path):
+    from sciml.cli import main
+
+    assert main([*args, "--out", str(tmp_path)]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_cli_rejects_a_zero_budget(capsys):
+    from sciml.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["solve", "poisson", "--time-budget", "0"])
+    assert "must be > 0" in capsys.readouterr().err
+
+
+def test_unwritable_output_directory_fails_before_training(tmp_path):
+    from sciml.pde.solve import SolveError, solve
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SolveError, match="cannot write to output directory"):
+        solve("poisson", iterations=5, out=blocker / "sub", progress=False)

@@ -1,8 +1,8 @@
 """The ``sciml`` command line.
 
-    sciml solve PROBLEM [--model pig|pinn] [--preset quick|paper] [--iters N]
-                        [--time-budget SECONDS] [--seed S] [--out DIR]
-    sciml solve --list
+sciml solve PROBLEM [--model pig|pinn] [--preset quick|paper] [--iters N]
+                    [--time-budget SECONDS] [--seed S] [--out DIR]
+sciml solve --list
 """
 
 from __future__ import annotations

@@ -51,7 +51,10 @@ class GridSolution:
         if self.time is None:
             return {"u": self.u, "u_ref": self.u_ref, "error": self.error}
         t = self.names.index(self.time)
-        pick = (lambda a: None if a is None else np.take(a, k, axis=t))
+
+        def pick(a):
+            return None if a is None else np.take(a, k, axis=t)
+
         return {"u": pick(self.u), "u_ref": pick(self.u_ref), "error": pick(self.error)}
 
 
@@ -67,7 +70,9 @@ def evaluate(problem: Problem, model: nn.Module) -> GridSolution:
     axes = tuple(
         np.linspace(lo, hi, problem.evaluation[n])
         for n, lo, hi in zip(
-            problem.domain.names, problem.domain.low.tolist(), problem.domain.high.tolist(),
+            problem.domain.names,
+            problem.domain.low.tolist(),
+            problem.domain.high.tolist(),
             strict=True,
         )
     )

@@ -26,8 +26,13 @@ class Preset:
         if iterations is None:
             return list(self.phases)
         total = sum(p.iterations for p in self.phases)
-        scaled = [replace(p, iterations=max(1, round(p.iterations * iterations / total))) for p in self.phases]
-        scaled[-1] = replace(scaled[-1], iterations=max(1, iterations - sum(p.iterations for p in scaled[:-1])))
+        scaled = [
+            replace(p, iterations=max(1, round(p.iterations * iterations / total)))
+            for p in self.phases
+        ]
+        scaled[-1] = replace(
+            scaled[-1], iterations=max(1, iterations - sum(p.iterations for p in scaled[:-1]))
+        )
         return scaled
 
 
@@ -39,21 +44,34 @@ PRESETS: dict[tuple[str, str, str], Preset] = {
     ("poisson", "pig", "quick"): Preset(
         phases=(Phase("adam", 1500, lr=1e-2, gamma=0.999),),
         model={"num_gaussians": 200, "sigma0": 0.2},
-        trainer={"interior_points": 2000, "condition_points": 400, "resample_every": 1,
-                 "residual_weight": 1e-3},
+        trainer={
+            "interior_points": 2000,
+            "condition_points": 400,
+            "resample_every": 1,
+            "residual_weight": 1e-3,
+        },
         torch_threads=1,
     ),
     ("poisson", "pinn", "quick"): Preset(
         phases=(Phase("adam", 3000, lr=1e-3, gamma=0.999),),
         model=_PINN,
-        trainer={"interior_points": 2000, "condition_points": 400, "resample_every": 1,
-                 "residual_weight": 1e-3},
+        trainer={
+            "interior_points": 2000,
+            "condition_points": 400,
+            "resample_every": 1,
+            "residual_weight": 1e-3,
+        },
     ),
     ("helmholtz", "pig", "quick"): Preset(
-        phases=(Phase("adam", 2000, lr=1e-2, gamma=0.9995),),
+        phases=(Phase("lbfgs", 2000, lr=1.0),),
         model=_PIG_PAPER,
-        trainer={"interior_points": 4000, "condition_points": 1000, "resample_every": 1,
-                 "residual_weight": 1e-4},
+        trainer={
+            "interior_points": 4000,
+            "condition_points": 1000,
+            "resample_every": 100,
+            "residual_weight": 1e-4,
+            "eval_every": 25,
+        },
         time_budget=60.0,
         torch_threads=1,
         paper_rel_l2=4.13e-5,
@@ -61,16 +79,25 @@ PRESETS: dict[tuple[str, str, str], Preset] = {
     ("helmholtz", "pig", "paper"): Preset(
         phases=(Phase("adam", 60000, lr=1e-2, gamma=0.9995),),
         model=_PIG_PAPER,
-        trainer={"interior_points": 10000, "condition_points": 10000, "resample_every": 1,
-                 "residual_weight": 1e-4, "eval_every": 250},
+        trainer={
+            "interior_points": 10000,
+            "condition_points": 10000,
+            "resample_every": 1,
+            "residual_weight": 1e-4,
+            "eval_every": 250,
+        },
         torch_threads=1,
         paper_rel_l2=4.13e-5,
     ),
     ("helmholtz", "pinn", "quick"): Preset(
         phases=(Phase("adam", 3000, lr=1e-3, gamma=0.999),),
         model=_PINN,
-        trainer={"interior_points": 4000, "condition_points": 1000, "resample_every": 1,
-                 "residual_weight": 1e-4},
+        trainer={
+            "interior_points": 4000,
+            "condition_points": 1000,
+            "resample_every": 1,
+            "residual_weight": 1e-4,
+        },
         time_budget=60.0,
     ),
 }

@@ -14,6 +14,7 @@ Everything stays differentiable by ordinary (first-order) autograd for training.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -86,7 +87,7 @@ class TanhMLP(nn.Module):
         if len(widths) < 2 or any(w < 1 for w in widths):
             raise ValueError(f"widths must be at least two positive integers, got {widths!r}")
         self.layers = nn.ModuleList(
-            nn.Linear(a, b, dtype=dtype) for a, b in zip(widths[:-1], widths[1:], strict=True)
+            nn.Linear(a, b, dtype=dtype) for a, b in itertools.pairwise(widths)
         )
         for layer in self.layers:
             nn.init.xavier_normal_(layer.weight)

@@ -240,6 +240,7 @@ class Trainer:
                     if scheduler is not None and optimizer_state["scheduler"] is not None:
                         scheduler.load_state_dict(optimizer_state["scheduler"])
                 first = state["iteration"] if phase_index == state["phase"] else 0
+                previous, stalled = math.nan, 0
                 state.update(phase=phase_index, iteration=first)
                 for it in range(first, phase.iterations):
                     if self.resample_every and it > 0 and it % self.resample_every == 0:
@@ -250,6 +251,14 @@ class Trainer:
                     loss, evals = self._step(optimizer, points)
                     if scheduler is not None:
                         scheduler.step()
+                    if phase.optimizer == "lbfgs":
+                        stalled = stalled + 1 if loss == previous else 0
+                        previous = loss
+                        if stalled >= 2:
+                            # torch's L-BFGS stops moving once its memory yields a direction
+                            # that is not a descent direction: restart from a gradient step.
+                            optimizer.state.clear()
+                            stalled = 0
                     state["evaluations"] += evals
                     state["iteration"] = it + 1
                     if not math.isfinite(loss):
@@ -339,4 +348,6 @@ class Trainer:
 def predict(model: nn.Module, points: Tensor, batch: int = 65536) -> Tensor:
     """u at the points (N, d), (N,), without gradients, in batches."""
     with torch.no_grad():
-        return torch.cat([model(points[i : i + batch]).value[:, 0] for i in range(0, len(points), batch)])
+        return torch.cat(
+            [model(points[i : i + batch]).value[:, 0] for i in range(0, len(points), batch)]
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -9,7 +10,19 @@ from pathlib import Path
 import numpy as np
 
 
+def _choose_offscreen_backend() -> None:
+    """With no display, point VTK straight at EGL (or OSMesa) instead of letting it try
+    X first and warn. An explicit VTK_DEFAULT_OPENGL_WINDOW is left alone."""
+    if os.environ.get("DISPLAY") or "VTK_DEFAULT_OPENGL_WINDOW" in os.environ:
+        return
+    if ctypes.util.find_library("EGL"):
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+    elif ctypes.util.find_library("OSMesa"):
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkOSOpenGLRenderWindow"
+
+
 def _pyvista():
+    _choose_offscreen_backend()
     try:
         import pyvista
     except ImportError as e:
@@ -28,10 +41,12 @@ def render_fields(
     labels: Sequence[str] = ("x", "y"),
     title: str = "",
     cmaps: Mapping[str, str] | None = None,
+    symmetric: Sequence[str] = ("error",),
     panel_size: int = 520,
 ) -> Path:
     """Renders each field (shape (len(axes[0]), len(axes[1]))) as a coloured panel with a
-    scalar bar, side by side, into a PNG; works with no display (EGL or OSMesa).
+    scalar bar, side by side, into a PNG; works with no display (EGL or OSMesa). Fields
+    named in ``symmetric`` get a colour range centred on zero.
 
     Raises ImportError naming pyvista if it is missing, and RuntimeError naming the
     missing system libraries if VTK cannot open an offscreen context.
@@ -53,15 +68,27 @@ def render_fields(
             # RectilinearGrid orders points with the first axis fastest.
             mesh.point_data[name] = np.asarray(values, dtype=float).reshape(-1, order="F")
             cmap = (cmaps or {}).get(name, "viridis")
+            limit = float(np.abs(values).max()) or 1.0
             plotter.add_mesh(
                 mesh,
                 scalars=name,
                 cmap=cmap,
-                scalar_bar_args={"title": name, "vertical": True, "position_x": 0.85},
+                # Diverging maps (errors) are centred on zero.
+                clim=(-limit, limit) if name in (symmetric or ()) else None,
+                scalar_bar_args={
+                    "title": name,
+                    "vertical": True,
+                    "position_x": 0.78,
+                    "width": 0.06,
+                    "fmt": "%.3g",
+                },
             )
             plotter.add_text(f"{title} {name}".strip(), font_size=10)
-            plotter.show_bounds(xtitle=labels[0], ytitle=labels[1], ztitle="", grid=False)
+            plotter.show_bounds(
+                xtitle=labels[0], ytitle=labels[1], show_zaxis=False, show_zlabels=False
+            )
             plotter.view_xy()
+            plotter.camera.zoom(0.8)
         path = Path(path)
         try:
             plotter.screenshot(str(path))
