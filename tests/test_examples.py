@@ -23,6 +23,13 @@ def test_poisson_gaussians(tmp_path):
     assert (tmp_path / "error_curve.csv").read_text().startswith("step,loss,rel_l2\n")
 
 
+def test_helmholtz(tmp_path):
+    rel = load("helmholtz").main(["--iters", "40", "--gaussians", "200", "--out", str(tmp_path)])
+    assert rel < 0.5
+    for name in ("checkpoint.pt", "error_curve.csv", "prediction.vtu", "prediction.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
 def test_every_example_has_a_test():
-    tested = {"poisson_gaussians"}
+    tested = {"poisson_gaussians", "helmholtz"}
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested

@@ -301,3 +301,46 @@ def test_unwritable_output_directory_fails_before_training(tmp_path):
     blocker.write_text("")
     with pytest.raises(SolveError, match="cannot write to output directory"):
         solve("poisson", iterations=5, out=blocker / "sub", progress=False)
+
+
+class AutogradExact(torch.nn.Module):
+    """A 'model' that is a problem's reference solution, derivatives by autograd."""
+
+    def __init__(self, reference):
+        super().__init__()
+        self.reference = reference
+
+    def forward(self, p, order=0):
+        p = p.detach().double().requires_grad_(True)
+        u = self.reference(p)
+        (g,) = torch.autograd.grad(u.sum(), p, create_graph=True)
+        d2 = torch.stack(
+            [
+                torch.autograd.grad(g[:, j].sum(), p, retain_graph=True)[0][:, j]
+                for j in range(p.shape[1])
+            ],
+            1,
+        )
+        return Jet(u[:, None].detach(), g[..., None].detach(), d2[..., None].detach())
+
+
+@pytest.mark.parametrize("name", list_problems())
+def test_reference_solutions_satisfy_their_problems(name):
+    problem = get_problem(name)
+    model = AutogradExact(problem.reference)
+    trainer = Trainer(
+        problem,
+        model,
+        [Phase("adam", 1)],
+        interior_points=500,
+        condition_points=200,
+        dtype=torch.float64,
+        progress=False,
+    )
+    points = trainer.sample(torch.Generator().manual_seed(0))
+    x = points[0]
+    residual = problem.residual(Fields(x, model(x, order=2), problem.domain.names))
+    assert residual.abs().max() < 1e-8, name
+    for c, xc in zip(problem.conditions, points[1:], strict=True):
+        r = c.residual(Fields(xc, model(xc, order=2), problem.domain.names), problem)
+        assert r.abs().max() < 1e-8, (name, type(c).__name__)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sciml.pde.problem import Problem
+from sciml.pde.problems.flow_mixing import flow_mixing
 from sciml.pde.problems.helmholtz import helmholtz
+from sciml.pde.problems.klein_gordon import klein_gordon
 from sciml.pde.problems.poisson import poisson
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "poisson": poisson,
     "helmholtz": helmholtz,
+    "klein_gordon": klein_gordon,
+    "flow_mixing": flow_mixing,
 }
 
 
