@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -30,6 +32,15 @@ def test_helmholtz(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+@pytest.mark.parametrize("name", ["klein_gordon", "flow_mixing"])
+def test_space_time_examples(name, tmp_path):
+    args = ["--iters", "30", "--gaussians", "50", "--points", "500", "--out", str(tmp_path)]
+    rel = load(name).main(args)
+    assert rel < 1.5  # a short run: only that it trains, writes and measures
+    for file in ("error_curve.csv", "prediction.vtu", "prediction.pvd", "prediction.png"):
+        assert (tmp_path / file).stat().st_size > 0
+
+
 def test_every_example_has_a_test():
-    tested = {"poisson_gaussians", "helmholtz"}
+    tested = {"poisson_gaussians", "helmholtz", "klein_gordon", "flow_mixing"}
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
