@@ -16,14 +16,16 @@
 //! weight each (per channel, the layout of the PIG paper's code).
 //!
 //! **Local support.** With `cutoff = Some(c)`, Gaussian k is skipped at points where
-//! `sum_j r_kj^2 > c^2`, and a uniform cell grid finds the Gaussians that may reach each
-//! point, so the cost follows the point-Gaussian pairs within the cutoff instead of N*K.
-//! Gaussians with `sum_j r_kj^2` beyond [`Real::MAX_SQUARED_RADIUS`] (174 in f32, 1416 in
-//! f64) are zero to the precision of the type and are skipped in both modes.
-//! A skipped term is at most `c^2 exp(-c^2/2)` times the peak of the same quantity for
-//! that Gaussian (the bound holds for phi, its first and its second derivatives, since
-//! `R exp(-R^2/2)` and `R^2 exp(-R^2/2)` decrease past the cutoff). [`DEFAULT_CUTOFF`]
-//! = 6.4 makes it 5.2e-8: below 1e-7 relative. `cutoff = None` is exact (all pairs).
+//! `sum_j r_kj^2 > c^2`. A skipped term is at most `c^2 exp(-c^2/2)` times the peak of the
+//! same quantity for that Gaussian (the bound holds for phi, its first and its second
+//! derivatives, since `R exp(-R^2/2)` and `R^2 exp(-R^2/2)` decrease past the cutoff);
+//! [`DEFAULT_CUTOFF`] = 6.4 makes it 5.2e-8, below 1e-7 relative. A cell grid over the
+//! points (module `pack`) lists the Gaussians that may reach each cell, so the cost
+//! follows the point-Gaussian pairs within the cutoff instead of N*K.
+//!
+//! `cutoff = None` sums every pair; only terms below the smallest normal number of the
+//! type (`sum_j r_kj^2` beyond [`Real::MAX_SQUARED_RADIUS`], 174 in f32 and 1416 in f64)
+//! are skipped, in both modes.
 //!
 //! **Memory layout.** All slices are row-major: `x` (N,d), `mu` and `sigma` (K,d),
 //! weights (K,F) shared or (K,) per channel; outputs phi (N,F), d1 and d2 (N,d,F).
