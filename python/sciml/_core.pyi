@@ -2,28 +2,30 @@
 
 import numpy as np
 import numpy.typing as npt
+from typing import TypeAlias
 
+__all__: list[str]
 __version__: str
 
-FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+_FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 def set_num_threads(n: int | None = None) -> None: ...
 def get_num_threads() -> int: ...
 def gaussian_embedding_forward(
-    x: FloatArray,
-    mu: FloatArray,
-    sigma: FloatArray,
-    w: FloatArray,
+    x: _FloatArray,
+    mu: _FloatArray,
+    sigma: _FloatArray,
+    w: _FloatArray,
     order: int = 2,
-    cutoff: float | None = 6.4,
-) -> tuple[FloatArray, FloatArray | None, FloatArray | None]: ...
+    cutoff: float | None = ...,
+) -> tuple[_FloatArray, _FloatArray | None, _FloatArray | None]: ...
 def gaussian_embedding_backward(
-    x: FloatArray,
-    mu: FloatArray,
-    sigma: FloatArray,
-    w: FloatArray,
-    grad_phi: FloatArray | None,
-    grad_d1: FloatArray | None,
-    grad_d2: FloatArray | None,
-    cutoff: float | None = 6.4,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]: ...
+    x: _FloatArray,
+    mu: _FloatArray,
+    sigma: _FloatArray,
+    w: _FloatArray,
+    grad_phi: _FloatArray | None,
+    grad_d1: _FloatArray | None,
+    grad_d2: _FloatArray | None,
+    cutoff: float | None = ...,
+) -> tuple[_FloatArray, _FloatArray, _FloatArray, _FloatArray]: ...
