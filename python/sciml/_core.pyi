@@ -1,8 +1,9 @@
 """Type stubs of the Rust extension module sciml._core."""
 
+from typing import TypeAlias
+
 import numpy as np
 import numpy.typing as npt
-from typing import TypeAlias
 
 __all__: list[str]
 __version__: str
