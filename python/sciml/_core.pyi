@@ -5,7 +5,13 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str]
+__all__ = [
+    "__version__",
+    "gaussian_embedding_backward",
+    "gaussian_embedding_forward",
+    "get_num_threads",
+    "set_num_threads",
+]
 __version__: str
 
 _FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
