@@ -1,0 +1,1 @@
+"""PDE problems for sciml: reference solutions on grids (see ``reference_solvers``)."""
