@@ -172,7 +172,7 @@ def _smooth3(p: np.ndarray) -> np.ndarray:
 
 
 def test_cubic_interpolation_of_a_smooth_field():
-    """exp(-t) sin(2x) cos(3y) on a 21 x 41 x 41 grid: cubic error < 2e-5, linear ~2e-3."""
+    """exp(-t) sin(2x) cos(3y) on a 21 x 41 x 41 grid: cubic error < 2e-5, linear ~4e-3."""
     axes = (np.linspace(0, 1, 21), np.linspace(-1, 1, 41), np.linspace(-1, 1, 41))
     mesh = np.meshgrid(*axes, indexing="ij")
     values = np.exp(-mesh[0]) * np.sin(2 * mesh[1]) * np.cos(3 * mesh[2])
@@ -208,7 +208,7 @@ def test_periodic_axis_is_interpolated_across_the_seam():
     pts = np.column_stack([rng.uniform(0, 1, 3000), rng.uniform(-1, 1, 3000)])
     seam = np.column_stack([rng.uniform(0, 1, 500), rng.uniform(x[-1], 1.0, 500)])
     for p in (pts, seam):
-        assert abs(ref(p) - exact(p)).max() < 3e-4
+        assert abs(ref(p) - exact(p)).max() < 1e-4
     shifted = pts + np.array([0.0, 4.0])  # two periods away
     np.testing.assert_allclose(ref(shifted), ref(pts), atol=1e-12)
     np.testing.assert_allclose(ref(pts - np.array([0.0, 2.0])), ref(pts), atol=1e-12)
