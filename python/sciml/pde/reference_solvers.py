@@ -407,7 +407,7 @@ def nonlinear_diffusion_reference(
         w = u^2,
 
     on the nodes ``x_i = -1 + i h``, h = 2 / n_cells, with w = 0 on the boundary nodes:
-    second order in space (w is smooth up to the wall even where u ~ sqrt(distance)).
+    second order in space where w is smooth (the observed orders are below).
     Time: classical RK4 with a fixed step, ``dt`` or by default ``cfl`` times the linear
     stability limit :func:`nonlinear_diffusion_stable_dt` (u_max from the initial data; u
     never exceeds it), reduced so a whole number of steps fits each output interval.
