@@ -324,8 +324,10 @@ class AutogradExact(torch.nn.Module):
         return Jet(u[:, None].detach(), g[..., None].detach(), d2[..., None].detach())
 
 
-@pytest.mark.parametrize("name", list_problems())
+@pytest.mark.parametrize("name", ["poisson", "helmholtz", "klein_gordon", "flow_mixing"])
 def test_reference_solutions_satisfy_their_problems(name):
+    """The analytic references, differentiated by autograd, zero every residual. (The
+    grid references are checked by their solvers' convergence tests.)"""
     problem = get_problem(name)
     model = AutogradExact(problem.reference)
     trainer = Trainer(

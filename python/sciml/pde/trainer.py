@@ -84,6 +84,12 @@ class TrainResult:
     stopped: str = "finished"
 
     @property
+    def best_rel_l2(self) -> float:
+        """The smallest measured relative L2 error (what the PIG paper's JAX code reports)."""
+        values = [r.rel_l2 for r in self.history if not math.isnan(r.rel_l2)]
+        return min(values, default=math.nan)
+
+    @property
     def rel_l2(self) -> float:
         """The last measured relative L2 error (NaN if none)."""
         for r in reversed(self.history):

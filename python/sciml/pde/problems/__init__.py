@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sciml.pde.problem import Problem
+from sciml.pde.problems.allen_cahn import allen_cahn
 from sciml.pde.problems.flow_mixing import flow_mixing
 from sciml.pde.problems.helmholtz import helmholtz
 from sciml.pde.problems.klein_gordon import klein_gordon
+from sciml.pde.problems.nonlinear_diffusion import nonlinear_diffusion
 from sciml.pde.problems.poisson import poisson
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {
@@ -15,6 +17,8 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "helmholtz": helmholtz,
     "klein_gordon": klein_gordon,
     "flow_mixing": flow_mixing,
+    "nonlinear_diffusion": nonlinear_diffusion,
+    "allen_cahn": allen_cahn,
 }
 
 

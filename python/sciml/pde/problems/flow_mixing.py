@@ -43,8 +43,8 @@ def flow_mixing() -> Problem:
         residual=residual,
         order=1,
         time="t",
-        conditions=[Initial(exact), Dirichlet(exact)],
+        conditions=[Initial(exact, points=900), Dirichlet(exact, points=3600)],
         reference=exact,
-        evaluation={"t": 21, "x": 51, "y": 51},
+        evaluation={"t": 50, "x": 50, "y": 50},
         description="Flow mixing 2D+t, v_max = 0.385, analytic solution",
     )
