@@ -18,8 +18,7 @@ from pathlib import Path
 import torch
 
 from sciml.pde import PIG, Box, Dirichlet, Fields, Phase, Problem, Trainer
-from sciml.pde.output import evaluate, write_vtk
-from sciml.pde.solve import render
+from sciml.pde.output import write_results
 
 
 def exact(p: torch.Tensor) -> torch.Tensor:
@@ -60,11 +59,7 @@ def main(argv: list[str] | None = None) -> float:
         residual_weight=1e-4,  # the source term is O(170): balance it with the boundary
         checkpoint=args.out / "checkpoint.pt",
     )
-    result = trainer.fit()
-    result.write_csv(args.out / "error_curve.csv")
-    solution = evaluate(problem, model)
-    write_vtk(solution, args.out)
-    render(problem, solution, args.out / "prediction.png")
+    solution, _, _ = write_results(problem, model, trainer.fit(), args.out)
     print(f"relative L2 error {solution.rel_l2:.3e}; wrote {args.out}/")
     return solution.rel_l2
 

@@ -32,15 +32,31 @@ def test_helmholtz(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
-@pytest.mark.parametrize("name", ["klein_gordon", "flow_mixing"])
-def test_space_time_examples(name, tmp_path):
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("klein_gordon", []),
+        ("flow_mixing", []),
+        ("allen_cahn", []),
+        ("nonlinear_diffusion", ["--reference-cells", "32"]),
+    ],
+)
+def test_space_time_examples(name, extra, tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
     args = ["--iters", "30", "--gaussians", "50", "--points", "500", "--out", str(tmp_path)]
-    rel = load(name).main(args)
+    rel = load(name).main(args + extra)
     assert rel < 1.5  # a short run: only that it trains, writes and measures
     for file in ("error_curve.csv", "prediction.vtu", "prediction.pvd", "prediction.png"):
         assert (tmp_path / file).stat().st_size > 0
 
 
 def test_every_example_has_a_test():
-    tested = {"poisson_gaussians", "helmholtz", "klein_gordon", "flow_mixing"}
+    tested = {
+        "poisson_gaussians",
+        "helmholtz",
+        "klein_gordon",
+        "flow_mixing",
+        "allen_cahn",
+        "nonlinear_diffusion",
+    }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from sciml.pde.problem import Problem
-from sciml.pde.trainer import predict
+from sciml.pde.trainer import TrainResult, predict
 
 
 @dataclass
@@ -138,3 +138,57 @@ def write_vtk(sol: GridSolution, out_dir: Path) -> list[Path]:
         )
         written.append(pvd)
     return written
+
+
+def render_png(problem: Problem, sol: GridSolution, path: Path) -> Path:
+    """prediction, reference and error side by side (at the final time, or over (t, x)
+    for problems with one space dimension)."""
+    from sciml.viz import render_fields
+
+    spatial = sol.spatial_names()
+    if len(spatial) == 1 and sol.time is not None:
+        names = (spatial[0], sol.time)
+        order = [sol.names.index(n) for n in names]
+        fields = {
+            "u": sol.u.transpose(order),
+            **(
+                {"u_ref": sol.u_ref.transpose(order), "error": sol.error.transpose(order)}
+                if sol.u_ref is not None
+                else {}
+            ),
+        }
+    elif len(spatial) == 2:
+        names = spatial
+        k = len(sol.axes[sol.names.index(sol.time)]) - 1 if sol.time else 0
+        fields = {n: v for n, v in sol.at_time_index(k).items() if v is not None}
+    else:
+        raise RuntimeError(f"pictures are drawn for 2D slices; {problem.name} has axes {spatial}")
+    axes = [sol.axes[sol.names.index(n)] for n in names]
+    title = problem.name
+    if sol.time is not None and len(spatial) == 2:
+        title += f" t={sol.axes[sol.names.index(sol.time)][-1]:g}"
+    return render_fields(fields, axes, path, labels=names, title=title, cmaps={"error": "coolwarm"})
+
+
+def write_results(
+    problem: Problem, model: nn.Module, result: TrainResult, out: Path, picture: bool = True
+) -> tuple[GridSolution, list[Path], list[str]]:
+    """Writes error_curve.csv, the VTK files and prediction.png into ``out``, in that
+    order, so that a failure late (no pyvista, no OpenGL) loses nothing written before.
+
+    Returns the solution on the evaluation grid, the files written, and what could not
+    be written (with why).
+    """
+    files, problems = [out / "error_curve.csv"], []
+    result.write_csv(files[0])
+    solution = evaluate(problem, model)
+    try:
+        files += write_vtk(solution, out)
+    except ImportError as e:
+        problems.append(f"no prediction.vtu: {e} (pip install 'sciml[viz]')")
+    if picture:
+        try:
+            files.append(render_png(problem, solution, out / "prediction.png"))
+        except (ImportError, RuntimeError) as e:
+            problems.append(f"no prediction.png: {e}")
+    return solution, files, problems

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from sciml.pde.models import PIG, PINN
-from sciml.pde.output import GridSolution, evaluate, write_vtk
+from sciml.pde.output import write_results
 from sciml.pde.presets import Preset, get_preset
 from sciml.pde.problem import Problem
 from sciml.pde.problems import get_problem
@@ -131,26 +131,14 @@ def solve(
         try:
             history = trainer.fit()
         except TrainingDiverged as e:
-            history = TrainResult(stopped="diverged")
-            history.history = trainer_history(checkpoint)
+            history = TrainResult.from_checkpoint(checkpoint, stopped="diverged")
             problems.append(str(e))
     finally:
         torch.set_num_threads(threads)
     seconds = time.perf_counter() - started
 
-    files = [checkpoint]
-    history.write_csv(out / "error_curve.csv")
-    files.append(out / "error_curve.csv")
-    solution = evaluate(prob, net)
-    try:
-        files += write_vtk(solution, out)
-    except ImportError as e:
-        problems.append(f"no prediction.vtu: {e} (pip install 'sciml[mesh]')")
-    if picture:
-        try:
-            files.append(render(prob, solution, out / "prediction.png"))
-        except (ImportError, RuntimeError) as e:
-            problems.append(f"no prediction.png: {e}")
+    solution, files, late = write_results(prob, net, history, out, picture)
+    problems += late
     last = history.history[-1] if history.history else None
     return SolveResult(
         problem=problem,
@@ -163,45 +151,6 @@ def solve(
         stopped=history.stopped,
         out=out,
         paper_rel_l2=config.paper_rel_l2,
-        files=files,
+        files=[checkpoint, *files],
         problems=problems,
     )
-
-
-def trainer_history(checkpoint: Path) -> list:
-    """The error curve saved in a checkpoint (empty if there is none)."""
-    from sciml.pde.trainer import Record
-
-    if not checkpoint.exists():
-        return []
-    return [Record(**r) for r in torch.load(checkpoint, weights_only=False)["history"]]
-
-
-def render(problem: Problem, sol: GridSolution, path: Path) -> Path:
-    """prediction, reference and error side by side (at the final time, or over (t, x)
-    for problems with one space dimension)."""
-    from sciml.viz import render_fields
-
-    spatial = sol.spatial_names()
-    if len(spatial) == 1 and sol.time is not None:
-        names = (spatial[0], sol.time)
-        order = [sol.names.index(n) for n in names]
-        fields = {
-            "u": sol.u.transpose(order),
-            **(
-                {"u_ref": sol.u_ref.transpose(order), "error": sol.error.transpose(order)}
-                if sol.u_ref is not None
-                else {}
-            ),
-        }
-    elif len(spatial) == 2:
-        names = spatial
-        k = len(sol.axes[sol.names.index(sol.time)]) - 1 if sol.time else 0
-        fields = {n: v for n, v in sol.at_time_index(k).items() if v is not None}
-    else:
-        raise RuntimeError(f"pictures are drawn for 2D slices; {problem.name} has axes {spatial}")
-    axes = [sol.axes[sol.names.index(n)] for n in names]
-    title = problem.name
-    if sol.time is not None and len(spatial) == 2:
-        title += f" t={sol.axes[sol.names.index(sol.time)][-1]:g}"
-    return render_fields(fields, axes, path, labels=names, title=title, cmaps={"error": "coolwarm"})

@@ -97,6 +97,15 @@ class TrainResult:
                 return r.rel_l2
         return math.nan
 
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, stopped: str) -> TrainResult:
+        """The error curve saved in a checkpoint (empty if there is none)."""
+        result = cls(stopped=stopped)
+        if Path(path).exists():
+            saved = torch.load(path, weights_only=False)
+            result.history = [Record(**r) for r in saved["history"]]
+        return result
+
     def write_csv(self, path: str | os.PathLike) -> None:
         with open(path, "w") as f:
             f.write("iteration,seconds,evaluations,loss,rel_l2\n")
