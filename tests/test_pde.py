@@ -346,3 +346,16 @@ def test_reference_solutions_satisfy_their_problems(name):
     for c, xc in zip(problem.conditions, points[1:], strict=True):
         r = c.residual(Fields(xc, model(xc, order=2), problem.domain.names), problem)
         assert r.abs().max() < 1e-8, (name, type(c).__name__)
+
+
+def test_cli_resume_continues_from_the_checkpoint(tmp_path, capsys):
+    from sciml.cli import main
+
+    out = str(tmp_path)
+    assert main(["solve", "poisson", "--iters", "20", "--out", out, "--no-progress"]) == 0
+    assert (
+        main(["solve", "poisson", "--iters", "40", "--out", out, "--no-progress", "--resume"]) == 0
+    )
+    assert "after 40 iterations" in capsys.readouterr().out.splitlines()[-2]
+    rows = (tmp_path / "error_curve.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows][-1] == 40 and len(rows) >= 2

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--time-budget", type=_positive_float, help="wall-clock limit (s)")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--out", default=None, help="output directory (default: out/PROBLEM)")
+    solve.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             time_budget=args.time_budget,
             seed=args.seed,
             out=args.out or f"out/{args.problem}",
+            resume=args.resume,
             progress=not args.no_progress,
         )
     except SolveError as e:
