@@ -1,5 +1,5 @@
-"""Training presets per (problem, model): "quick" (a minute or so on a laptop CPU) and
-"paper" (the PIG paper's settings, scaled down only where stated)."""
+"""Training presets per (problem, model): "quick" (one or two minutes on a 2-core CPU) and
+"paper" (the PIG paper's model, optimiser, points and iterations, from its scripts)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ class Preset:
     dtype: torch.dtype = torch.float32
     torch_threads: int | None = None
     paper_rel_l2: float | None = None
-    note: str = ""
 
     def scaled_phases(self, iterations: int | None) -> list[Phase]:
         """The phases, with their iterations rescaled to total ``iterations``."""
