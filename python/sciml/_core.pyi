@@ -27,3 +27,21 @@ def gaussian_embedding_backward(
     grad_d2: FloatArray | None,
     cutoff: float | None = 6.4,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]: ...
+def fastrp_embedding(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    data: npt.NDArray[np.float32] | None,
+    *,
+    dim: int,
+    weights: list[float],
+    beta: float,
+    sparsity: float,
+    normalization: str = "output",
+    degree: str = "weighted",
+    self_influence: float = 0.0,
+    standardize: bool = True,
+    seed: int = 0,
+) -> npt.NDArray[np.float32]: ...
+def fastrp_projection(
+    num_nodes: int, dim: int, sparsity: float, seed: int = 0
+) -> npt.NDArray[np.float32]: ...
