@@ -41,6 +41,7 @@ def fastrp_embedding(
     self_influence: float = 0.0,
     standardize: bool = True,
     seed: int = 0,
+    low_memory: bool | None = None,
 ) -> npt.NDArray[np.float32]: ...
 def fastrp_projection(
     num_nodes: int, dim: int, sparsity: float, seed: int = 0

@@ -37,10 +37,12 @@ fn degree_kind(name: &str) -> PyResult<DegreeKind> {
 ///
 /// `indptr` int64 (n + 1,), `indices` int32 or int64 (nnz,), `data` float32 (nnz,) or
 /// None (unweighted). Returns float32 (n, dim). Runs without the GIL on sciml's pool.
+/// `low_memory`: last step in place (None: automatic, from 256 MiB of embedding).
 #[pyfunction]
 #[pyo3(signature = (
     indptr, indices, data, *, dim, weights, beta, sparsity,
-    normalization="output", degree="weighted", self_influence=0.0, standardize=true, seed=0
+    normalization="output", degree="weighted", self_influence=0.0, standardize=true, seed=0,
+    low_memory=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn fastrp_embedding<'py>(
@@ -57,6 +59,7 @@ pub fn fastrp_embedding<'py>(
     self_influence: f64,
     standardize: bool,
     seed: u64,
+    low_memory: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let opts = FastRpOptions {
         dim,
@@ -68,6 +71,7 @@ pub fn fastrp_embedding<'py>(
         self_influence,
         standardize,
         seed,
+        low_memory,
     };
     let indptr = view::<i64>("indptr", indptr, 1)?;
     let edge_weights = data.map(|w| view::<f32>("data", w, 1)).transpose()?;

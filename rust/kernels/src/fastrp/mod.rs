@@ -50,20 +50,28 @@
 //! - Duplicate CSR entries add up; explicit zeros are edges of weight 0 (they count in
 //!   [`DegreeKind::Count`]).
 //!
-//! # Memory and determinism
+//! # Memory, work and determinism
 //!
-//! R is never stored beyond what the current step needs: its rows are generated from
-//! `(seed, node)` (see [`projection`]). The kernel holds at most three n x d f32
-//! buffers beside the graph, and two for the paper's and GDS's default weights: the
-//! previous and the current `N_t` (ping-pong), and the running sum E, which is kept
-//! implicit (as per-row coefficients of the stored `N_t`) until a second term arrives.
-//! Each output row is computed by one task in a fixed order of operations, and the
-//! column statistics are merged over fixed blocks, so the result is bit-identical for
-//! any number of threads.
+//! R is never stored as a matrix: its rows are generated from `(seed, node)` (see
+//! [`projection`]), into compressed rows when R is sparse (s >= 4). Each step
+//! `N_t = P N_{t-1}` is one pass over the edges, fused with the row normalisation and
+//! the update of the sum, and keeps `N_t` in compressed rows while it is bound to be
+//! sparse (at most 1/8 nonzero): with the paper's s = sqrt(n) on a large sparse graph
+//! the first powers are mostly zeros and cost little (see the `sparse` module).
+//! Beside the graph, the kernel holds at most three n x d f32 buffers, and for the
+//! paper's and GDS's default weights at most two, or one and a half on large inputs:
+//! the previous and the current `N_t` (ping-pong), and the running sum E, which is kept
+//! implicit (as per-row coefficients of the stored `N_t`) until a second term arrives;
+//! the last step can then write E over `N_{k-1}` (see the `last_step` module).
+//! Each output row is computed by one task in a fixed order of operations, whatever
+//! the storage of its inputs, and the column statistics are merged over fixed blocks,
+//! so the result is bit-identical for any number of threads.
 
 mod graph;
+mod last_step;
 pub mod projection;
 mod propagate;
+mod sparse;
 mod standardize;
 
 use rayon::prelude::*;
@@ -72,12 +80,20 @@ pub use graph::{CsrGraph, NodeIndex};
 pub use projection::random_projection;
 
 use crate::KernelError;
-use projection::{dense_rows, sparse_rows, Projection, SparseRows};
-use propagate::{add_source_row, source_row_norm, Source, Step, SumOp, BLOCK_ROWS};
+use projection::{dense_rows, sparse_rows, Projection};
+use propagate::{add_source_row, nnz_bound, source_row_norm, Source, Step, Store, SumOp};
+use sparse::{SparseRows, BLOCK_ROWS};
 
 /// Below this sparsity R is generated densely into a buffer; from it on, in compressed
 /// rows (expected `d / s` nonzeros per row), which is smaller and faster to propagate.
 const SPARSE_R_FROM: f64 = 4.0;
+
+/// From this many bytes of embedding on, the last step runs in place by default.
+const LOW_MEMORY_FROM: usize = 256 << 20;
+
+/// A step's result `N_t` is kept in compressed rows when its number of nonzeros is
+/// bound to be at most 1/SPARSE_FRACTION of n * d (by `propagate::nnz_bound`).
+const SPARSE_FRACTION: u64 = 8;
 
 /// How the rows of each `N_t` are normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +137,10 @@ pub struct FastRpOptions {
     pub standardize: bool,
     /// Seed of R.
     pub seed: u64,
+    /// Do the last step in place (see the `last_step` module): half a buffer less memory, one
+    /// more pass over the edges, the same result. None: when the embedding takes at
+    /// least 256 MiB.
+    pub low_memory: Option<bool>,
 }
 
 impl FastRpOptions {
@@ -137,6 +157,7 @@ impl FastRpOptions {
             self_influence: 0.0,
             standardize: true,
             seed: 0,
+            low_memory: None,
         }
     }
 
@@ -153,6 +174,7 @@ impl FastRpOptions {
             self_influence: 0.0,
             standardize: false,
             seed: 0,
+            low_memory: None,
         }
     }
 
@@ -207,24 +229,24 @@ pub fn fastrp_embedding<I: NodeIndex>(
     let scale = degree_scale(&degree, opts.beta)?;
     drop(degree);
 
-    // R: dense in the first buffer, or in compressed rows.
-    let (mut current, sparse) = if opts.sparsity < SPARSE_R_FROM {
-        let mut r = vec![0f32; nd];
+    // R: dense in a buffer, or in compressed rows.
+    let mut current = if opts.sparsity < SPARSE_R_FROM {
+        let mut r = buffer(nd);
         dense_rows(&proj, &scale, &mut r);
-        (Some(r), None)
+        Current::Dense(r)
     } else {
-        (None, Some(sparse_rows(&proj, &scale)))
+        Current::Sparse(sparse_rows(&proj, &scale))
     };
     drop(scale);
 
-    // The sum E: explicit (`sum`), implicit (`coef` times the current source), or zero.
+    // The sum E: explicit (`sum`), implicit (`coef` times the current N), or zero.
     let mut sum: Option<Vec<f32>> = None;
     let mut coef: Option<Vec<f32>> = None;
     if opts.self_influence != 0.0 {
-        let mut e = vec![0f32; nd];
+        let mut e = buffer(nd);
         self_term(
             &mut e,
-            source(&current, &sparse),
+            current.source(),
             opts.self_influence as f32,
             opts.normalization,
             d,
@@ -233,6 +255,11 @@ pub fn fastrp_embedding<I: NodeIndex>(
     }
 
     let k = opts.weights.len();
+    let low_memory = opts
+        .low_memory
+        .unwrap_or(nd.saturating_mul(std::mem::size_of::<f32>()) >= LOW_MEMORY_FROM);
+    let split = last_step::split_point(d);
+    // A free dense buffer, kept for the next step that needs one.
     let mut spare: Option<Vec<f32>> = None;
     let mut result: Option<Vec<f32>> = None;
     for (t, &alpha) in opts.weights.iter().enumerate() {
@@ -244,8 +271,30 @@ pub fn fastrp_embedding<I: NodeIndex>(
             alpha: alpha as f32,
             normalization: opts.normalization,
         };
-        let mut store = (!last).then(|| spare.take().unwrap_or_else(|| vec![0f32; nd]));
-        let src = source(&current, &sparse);
+        // The last step in place, over N_{k-1}, when E is still implicit.
+        if let (true, None, Current::Dense(buf), Some(h)) =
+            (last && low_memory, &sum, &mut current, split)
+        {
+            spare = None;
+            step.run_last_in_place(buf, coef.as_deref(), h);
+            if let Current::Dense(buf) = std::mem::take(&mut current) {
+                result = Some(buf);
+            }
+            break;
+        }
+        let src = current.source();
+        // N_t in compressed rows when it is bound to be sparse, else in a dense buffer.
+        let sparse_next = !last
+            && matches!(src, Source::Sparse(_))
+            && nnz_bound(graph, src, d).saturating_mul(SPARSE_FRACTION) <= nd as u64;
+        let mut dense_next =
+            (!last && !sparse_next).then(|| spare.take().unwrap_or_else(|| buffer(nd)));
+        let store = match (&mut dense_next, sparse_next) {
+            (Some(b), _) => Store::Dense(b),
+            (None, true) => Store::Sparse,
+            (None, false) => Store::None,
+        };
+        let mut sparse_out = None;
         if let Some(e) = sum.as_mut() {
             spare = None;
             let op = if alpha != 0.0 {
@@ -253,45 +302,52 @@ pub fn fastrp_embedding<I: NodeIndex>(
             } else {
                 SumOp::Skip
             };
-            step.run(src, store.as_deref_mut(), op);
+            sparse_out = step.run(src, store, op);
         } else if let Some(c) = coef.take() {
             // E = c * N_{t-1} (the source) becomes explicit, in the free buffer if this
-            // is the last step, else in a third buffer.
+            // is the last step, else in a new buffer.
             let mut out = if last {
-                spare.take().unwrap_or_else(|| vec![0f32; nd])
+                spare.take().unwrap_or_else(|| buffer(nd))
             } else {
-                vec![0f32; nd]
+                buffer(nd)
             };
             let op = SumOp::Write {
                 out: &mut out,
                 coef: Some(&c),
             };
-            step.run(src, store.as_deref_mut(), op);
+            sparse_out = step.run(src, store, op);
             if last {
                 result = Some(out);
             } else {
                 sum = Some(out);
             }
         } else if last {
-            let mut out = spare.take().unwrap_or_else(|| vec![0f32; nd]);
+            let mut out = spare.take().unwrap_or_else(|| buffer(nd));
             let op = SumOp::Write {
                 out: &mut out,
                 coef: None,
             };
-            step.run(src, None, op);
+            step.run(src, store, op);
             result = Some(out);
         } else if alpha != 0.0 {
             let mut c = vec![0f32; n];
-            step.run(src, store.as_deref_mut(), SumOp::Lazy(&mut c));
+            sparse_out = step.run(src, store, SumOp::Lazy(&mut c));
             coef = Some(c);
         } else {
-            step.run(src, store.as_deref_mut(), SumOp::Skip);
+            sparse_out = step.run(src, store, SumOp::Skip);
         }
-        if let Some(s) = store {
-            spare = current.replace(s);
+        let next = match (dense_next, sparse_out) {
+            (Some(b), _) => Some(Current::Dense(b)),
+            (None, Some(r)) => Some(Current::Sparse(r)),
+            (None, None) => None,
+        };
+        if let Some(next) = next {
+            if let Current::Dense(old) = std::mem::replace(&mut current, next) {
+                spare = Some(old);
+            }
         }
     }
-    drop((current, spare, sparse, coef));
+    drop((current, spare, coef));
     let mut e = match result.or(sum) {
         Some(e) => e,
         None => return Err(KernelError::value("internal error: no result")),
@@ -302,13 +358,30 @@ pub fn fastrp_embedding<I: NodeIndex>(
     Ok(e)
 }
 
-/// The current N: the dense buffer if there is one, else R in compressed rows.
-fn source<'a>(current: &'a Option<Vec<f32>>, sparse: &'a Option<SparseRows>) -> Source<'a> {
-    match (current, sparse) {
-        (Some(buf), _) => Source::Dense(buf),
-        (None, Some(r)) => Source::Sparse(r),
-        (None, None) => Source::Dense(&[]),
+/// The latest N: dense, or in compressed rows.
+enum Current {
+    Dense(Vec<f32>),
+    Sparse(SparseRows),
+}
+
+impl Default for Current {
+    fn default() -> Self {
+        Current::Sparse(SparseRows::default())
     }
+}
+
+impl Current {
+    fn source(&self) -> Source<'_> {
+        match self {
+            Current::Dense(b) => Source::Dense(b),
+            Current::Sparse(r) => Source::Sparse(r),
+        }
+    }
+}
+
+/// A zeroed f32 buffer of `len` values.
+fn buffer(len: usize) -> Vec<f32> {
+    vec![0f32; len]
 }
 
 /// `deg^beta`, and 1 where the degree is 0; refuses values that are not finite and

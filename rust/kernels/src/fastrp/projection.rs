@@ -21,6 +21,7 @@
 
 use rayon::prelude::*;
 
+use super::sparse::{Entry, SparseBlock, SparseRows, BLOCK_ROWS};
 use crate::KernelError;
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -150,6 +151,33 @@ impl Projection {
         }
     }
 
+    /// The nonzeros of row `node` as (column, value * scale), into `out`.
+    pub(super) fn sparse_row(
+        &self,
+        node: usize,
+        scale: f32,
+        scratch: &mut Scratch,
+        out: &mut Vec<Entry>,
+    ) {
+        let k = self.count(node);
+        scratch.cols.resize(k, 0);
+        scratch.vals.resize(k, 0.0);
+        self.fill_row(
+            node,
+            &mut scratch.seen,
+            &mut scratch.cols,
+            &mut scratch.vals,
+        );
+        out.clear();
+        out.extend(
+            scratch
+                .cols
+                .iter()
+                .zip(&scratch.vals)
+                .map(|(&c, &v)| (c, v * scale)),
+        );
+    }
+
     /// Scratch space for [`Projection::dense_row`].
     pub fn scratch(&self) -> Scratch {
         Scratch {
@@ -218,70 +246,29 @@ fn binomial_cdf(d: usize, p: f64) -> Vec<f64> {
     cdf
 }
 
-/// R in compressed rows: row j's nonzeros are `cols[offsets[j]..offsets[j+1]]` with
-/// values `vals[..]` (already multiplied by the row's degree scale).
-#[derive(Clone, Debug)]
-pub(super) struct SparseRows {
-    pub offsets: Vec<usize>,
-    pub cols: Vec<u32>,
-    pub vals: Vec<f32>,
-}
-
-impl SparseRows {
-    #[inline(always)]
-    pub fn row(&self, j: usize) -> (&[u32], &[f32]) {
-        let (a, b) = (self.offsets[j], self.offsets[j + 1]);
-        (&self.cols[a..b], &self.vals[a..b])
-    }
-}
-
-/// Rows per parallel task when generating R.
+/// Rows per parallel task when generating R densely.
 const GEN_BLOCK: usize = 1024;
 
 /// R with row j scaled by `scale[j]`, in compressed rows.
 pub(super) fn sparse_rows(proj: &Projection, scale: &[f32]) -> SparseRows {
     let n = scale.len();
-    let counts: Vec<usize> = (0..n).into_par_iter().map(|j| proj.count(j)).collect();
-    let mut offsets = Vec::with_capacity(n + 1);
-    let mut total = 0usize;
-    offsets.push(0);
-    for c in &counts {
-        total += c;
-        offsets.push(total);
-    }
-    drop(counts);
-    let mut cols = vec![0u32; total];
-    let mut vals = vec![0f32; total];
-    let mut tasks = Vec::with_capacity(n.div_ceil(GEN_BLOCK));
-    let (mut rest_c, mut rest_v) = (cols.as_mut_slice(), vals.as_mut_slice());
-    for start in (0..n).step_by(GEN_BLOCK) {
-        let end = (start + GEN_BLOCK).min(n);
-        let len = offsets[end] - offsets[start];
-        let (c, rc) = rest_c.split_at_mut(len);
-        let (v, rv) = rest_v.split_at_mut(len);
-        rest_c = rc;
-        rest_v = rv;
-        tasks.push((start..end, c, v));
-    }
-    let words = proj.dim.div_ceil(64);
-    tasks.into_par_iter().for_each_init(
-        || vec![0u64; words],
-        |seen, (rows, c, v)| {
-            let base = offsets[rows.start];
-            for j in rows {
-                let (a, b) = (offsets[j] - base, offsets[j + 1] - base);
-                proj.fill_row(j, seen, &mut c[a..b], &mut v[a..b]);
-                for x in &mut v[a..b] {
-                    *x *= scale[j];
+    let blocks = (0..n.div_ceil(BLOCK_ROWS))
+        .into_par_iter()
+        .map_init(
+            || (proj.scratch(), Vec::new()),
+            |(scratch, row), b| {
+                let mut block = SparseBlock::default();
+                let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
+                for (j, &sj) in rows.clone().zip(&scale[rows]) {
+                    proj.sparse_row(j, sj, scratch, row);
+                    block.entries.extend_from_slice(row);
+                    block.counts.push(row.len());
                 }
-            }
-        },
-    );
-    SparseRows {
-        offsets,
-        cols,
-        vals,
-    }
+                block
+            },
+        )
+        .collect();
+    SparseRows::join(blocks)
 }
 
 /// R with row j scaled by `scale[j]`, dense (n, dim), written into `out`.

@@ -5,23 +5,33 @@
 //! Rows are independent: each output row is computed by one task, reading rows of
 //! `N_{t-1}` in the order of the row's edges. The arithmetic of a row does not depend on
 //! how rows are split into tasks, so results are identical for any number of threads.
+//! `N_{t-1}` and `N_t` may each be dense or in compressed rows ([`SparseRows`]); the
+//! values are the same either way (a dense step only adds exact zeros more).
 
 use rayon::prelude::*;
 
 use super::graph::{CsrGraph, NodeIndex};
-use super::projection::SparseRows;
+use super::sparse::{SparseBlock, SparseRows, BLOCK_ROWS};
 use super::Normalization;
-
-/// Rows per parallel task.
-pub(super) const BLOCK_ROWS: usize = 64;
 
 /// Where a step reads `N_{t-1}` from.
 #[derive(Clone, Copy)]
 pub(super) enum Source<'a> {
     /// Dense (n, d), row-major.
     Dense(&'a [f32]),
-    /// R in compressed rows (step 1, when R is very sparse).
+    /// Compressed rows.
     Sparse(&'a SparseRows),
+}
+
+/// Where a step stores `N_t` (normalised for [`Normalization::Propagate`], as computed
+/// otherwise).
+pub(super) enum Store<'a> {
+    /// Not at all (the last step).
+    None,
+    /// Densely, in this (n, d) buffer.
+    Dense(&'a mut [f32]),
+    /// In compressed rows, returned by [`Step::run`].
+    Sparse,
 }
 
 /// What a step does with the weighted sum E.
@@ -57,7 +67,23 @@ enum RowSum<'a> {
     Add(&'a mut [f32]),
 }
 
+/// Per-thread scratch space: a dense row and a bitmap of its touched columns.
+struct Scratch {
+    row: Vec<f32>,
+    touched: Vec<u64>,
+}
+
+/// The blocks of one task: its rows of every buffer the step writes.
+struct Task<'a> {
+    block: usize,
+    store: Option<&'a mut [f32]>,
+    out: Option<&'a mut [f32]>,
+    coef: Option<&'a [f32]>,
+    lazy: Option<&'a mut [f32]>,
+}
+
 /// The fixed inputs of a step.
+#[derive(Clone, Copy)]
 pub(super) struct Step<'a, I> {
     pub graph: CsrGraph<'a, I>,
     /// 1 / weighted degree, 0 for rows without weight.
@@ -68,9 +94,9 @@ pub(super) struct Step<'a, I> {
 }
 
 impl<I: NodeIndex> Step<'_, I> {
-    /// Runs the step from `source`; stores `N_t` in `store` when given (normalised for
-    /// [`Normalization::Propagate`], as computed otherwise) and updates the sum.
-    pub fn run(&self, source: Source<'_>, store: Option<&mut [f32]>, sum: SumOp<'_>) {
+    /// Runs the step from `source`, stores `N_t` as asked and updates the sum; returns
+    /// `N_t` in compressed rows for [`Store::Sparse`].
+    pub fn run(&self, source: Source<'_>, store: Store<'_>, sum: SumOp<'_>) -> Option<SparseRows> {
         let d = self.dim;
         let n = self.inv_degree.len();
         let blocks = n.div_ceil(BLOCK_ROWS);
@@ -80,40 +106,185 @@ impl<I: NodeIndex> Step<'_, I> {
             SumOp::Write { out, coef } => (Mode::Write, Some(out), coef, None),
             SumOp::Add(out) => (Mode::Add, Some(out), None, None),
         };
+        let sparse = matches!(store, Store::Sparse);
+        let store = match store {
+            Store::Dense(s) => Some(s),
+            _ => None,
+        };
         let coefs: Vec<Option<&[f32]>> = match coef {
             Some(c) => c.chunks(BLOCK_ROWS).map(Some).collect(),
             None => vec![None; blocks],
         };
-        let tasks: Vec<_> = blocks_of(store, BLOCK_ROWS * d, blocks)
+        let tasks: Vec<Task<'_>> = blocks_of(store, BLOCK_ROWS * d, blocks)
             .into_iter()
             .zip(blocks_of(out, BLOCK_ROWS * d, blocks))
             .zip(coefs)
             .zip(blocks_of(lazy, BLOCK_ROWS, blocks))
             .enumerate()
+            .map(|(block, (((store, out), coef), lazy))| Task {
+                block,
+                store,
+                out,
+                coef,
+                lazy,
+            })
             .collect();
-        tasks.into_par_iter().for_each_init(
-            || vec![0f32; d],
-            |scratch, (b, (((mut store, mut out), coef), mut lazy))| {
-                let start = b * BLOCK_ROWS;
-                for i in start..(start + BLOCK_ROWS).min(n) {
-                    let r = i - start;
-                    let rows = r * d..(r + 1) * d;
-                    let acc: &mut [f32] = match store.as_deref_mut() {
-                        Some(s) => &mut s[rows.clone()],
-                        None => &mut scratch[..],
-                    };
-                    let row_sum = match (mode, out.as_deref_mut(), lazy.as_deref_mut()) {
-                        (Mode::Lazy, _, Some(c)) => RowSum::Lazy(&mut c[r]),
-                        (Mode::Write, Some(o), _) => {
-                            RowSum::Write(&mut o[rows], coef.map(|c| c[r]))
-                        }
-                        (Mode::Add, Some(o), _) => RowSum::Add(&mut o[rows]),
-                        _ => RowSum::Skip,
-                    };
-                    self.row(i, source, acc, row_sum);
+        let built: Vec<Option<SparseBlock>> = tasks
+            .into_par_iter()
+            .map_init(
+                || Scratch {
+                    row: vec![0f32; d],
+                    touched: vec![0u64; d.div_ceil(64)],
+                },
+                |scratch, task| self.block(task, source, mode, sparse, scratch),
+            )
+            .collect();
+        sparse.then(|| SparseRows::join(built.into_iter().map(Option::unwrap_or_default).collect()))
+    }
+
+    /// Runs the rows of one task.
+    fn block(
+        &self,
+        mut task: Task<'_>,
+        source: Source<'_>,
+        mode: Mode,
+        sparse: bool,
+        scratch: &mut Scratch,
+    ) -> Option<SparseBlock> {
+        let d = self.dim;
+        let n = self.inv_degree.len();
+        let start = task.block * BLOCK_ROWS;
+        let mut built = sparse.then(SparseBlock::default);
+        let rows = start..(start + BLOCK_ROWS).min(n);
+        if let (Some(b), Source::Sparse(src), Mode::Skip | Mode::Lazy) = (&mut built, source, mode)
+        {
+            // sparse to sparse: work on the nonzeros only
+            for i in rows {
+                let lazy = task.lazy.as_deref_mut().map(|c| &mut c[i - start]);
+                self.sparse_row(i, src, scratch, b, lazy);
+            }
+            return built;
+        }
+        for i in rows {
+            let r = i - start;
+            let rows = r * d..(r + 1) * d;
+            let acc: &mut [f32] = match task.store.as_deref_mut() {
+                Some(s) => &mut s[rows.clone()],
+                None => &mut scratch.row,
+            };
+            let row_sum = match (mode, task.out.as_deref_mut(), task.lazy.as_deref_mut()) {
+                (Mode::Lazy, _, Some(c)) => RowSum::Lazy(&mut c[r]),
+                (Mode::Write, Some(o), _) => RowSum::Write(&mut o[rows], task.coef.map(|c| c[r])),
+                (Mode::Add, Some(o), _) => RowSum::Add(&mut o[rows]),
+                _ => RowSum::Skip,
+            };
+            self.row(i, source, acc, row_sum);
+            if let Some(b) = built.as_mut() {
+                b.push_dense(acc);
+            }
+        }
+        built
+    }
+
+    /// `acc += sum_e w_e * row(j_e)` over the edges `edges` (w_e = 1 when unweighted),
+    /// `row(j)` being (a column range of) row j of a dense source; `pre(j)` prefetches
+    /// it, AHEAD edges in advance.
+    #[inline(always)]
+    pub(super) fn gather<'s>(
+        &self,
+        edges: std::ops::Range<usize>,
+        acc: &mut [f32],
+        row: impl Fn(usize) -> &'s [f32],
+        pre: impl Fn(usize),
+    ) {
+        let all = self.graph.indices;
+        match self.graph.data {
+            None => {
+                for e in edges {
+                    if let Some(next) = all.get(e + AHEAD) {
+                        pre(next.get());
+                    }
+                    add(acc, row(all[e].get()));
                 }
-            },
-        );
+            }
+            Some(w) => {
+                for e in edges {
+                    if let Some(next) = all.get(e + AHEAD) {
+                        pre(next.get());
+                    }
+                    axpy(acc, w[e], row(all[e].get()));
+                }
+            }
+        }
+    }
+
+    /// Row i of `N_t` from a source in compressed rows, appended to `out` in compressed
+    /// form, with the same arithmetic as [`Step::row`] on its nonzeros (and the norm
+    /// summed in the same lanes, so the values are identical). `scratch` is all zero on
+    /// entry and on return.
+    fn sparse_row(
+        &self,
+        i: usize,
+        src: &SparseRows,
+        scratch: &mut Scratch,
+        out: &mut SparseBlock,
+        lazy: Option<&mut f32>,
+    ) {
+        let all = self.graph.indices;
+        let acc = &mut scratch.row;
+        let touched = &mut scratch.touched;
+        for e in self.graph.row_range(i) {
+            if let Some(next) = all.get(e + 2 * AHEAD) {
+                prefetch(&src.offsets, next.get(), 2);
+            }
+            if let Some(next) = all.get(e + AHEAD) {
+                let j = next.get();
+                prefetch(&src.entries, src.offsets[j], src.row_nnz(j));
+            }
+            let w = self.graph.data.map_or(1.0, |w| w[e]);
+            for &(c, v) in src.row(all[e].get()) {
+                acc[c as usize] += w * v;
+                touched[c as usize / 64] |= 1 << (c % 64);
+            }
+        }
+        let start = out.entries.len();
+        let inv = self.inv_degree[i];
+        let mut lanes = [0f32; 8];
+        for (q, word) in touched.iter_mut().enumerate() {
+            let mut bits = std::mem::take(word);
+            while bits != 0 {
+                let c = q * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let v = std::mem::take(&mut acc[c]) * inv;
+                lanes[c % 8] += v * v;
+                if v != 0.0 {
+                    out.entries.push((c as u32, v));
+                }
+            }
+        }
+        let unit = match self.normalization {
+            Normalization::None => 1.0,
+            Normalization::Output | Normalization::Propagate => inverse_of(lane_norm(&lanes)),
+        };
+        let term = if self.normalization == Normalization::Propagate {
+            let mut kept = start;
+            for k in start..out.entries.len() {
+                let (c, v) = out.entries[k];
+                let v = v * unit;
+                if v != 0.0 {
+                    out.entries[kept] = (c, v);
+                    kept += 1;
+                }
+            }
+            out.entries.truncate(kept);
+            self.alpha
+        } else {
+            self.alpha * unit
+        };
+        if let Some(c) = lazy {
+            *c = term;
+        }
+        out.counts.push(out.entries.len() - start);
     }
 
     /// Computes row i of `N_t` into `acc` and applies the sum update.
@@ -122,25 +293,30 @@ impl<I: NodeIndex> Step<'_, I> {
         let d = self.dim;
         acc.fill(0.0);
         let edges = self.graph.row_range(i);
-        let cols = &self.graph.indices[edges.clone()];
+        // Rows of the source are read in random order: prefetch the rows of the edges
+        // AHEAD positions further on (in the next rows of the graph near a row's end),
+        // and, for compressed rows, the offsets of the rows twice as far.
+        let all = self.graph.indices;
         match (source, self.graph.data) {
-            (Source::Dense(prev), None) => {
-                for j in cols {
-                    let j = j.get();
-                    add(acc, &prev[j * d..(j + 1) * d]);
-                }
-            }
-            (Source::Dense(prev), Some(w)) => {
-                for (j, &w) in cols.iter().zip(&w[edges]) {
-                    let j = j.get();
-                    axpy(acc, w, &prev[j * d..(j + 1) * d]);
-                }
+            (Source::Dense(prev), _) => {
+                self.gather(
+                    edges,
+                    acc,
+                    |j| &prev[j * d..(j + 1) * d],
+                    |j| prefetch(prev, j * d, d),
+                );
             }
             (Source::Sparse(r), w) => {
-                for (e, j) in edges.zip(cols) {
+                for e in edges {
+                    if let Some(next) = all.get(e + 2 * AHEAD) {
+                        prefetch(&r.offsets, next.get(), 2);
+                    }
+                    if let Some(next) = all.get(e + AHEAD) {
+                        let j = next.get();
+                        prefetch(&r.entries, r.offsets[j], r.row_nnz(j));
+                    }
                     let w = w.map_or(1.0, |w| w[e]);
-                    let (c, v) = r.row(j.get());
-                    for (&c, &v) in c.iter().zip(v) {
+                    for &(c, v) in r.row(all[e].get()) {
                         acc[c as usize] += w * v;
                     }
                 }
@@ -174,6 +350,23 @@ impl<I: NodeIndex> Step<'_, I> {
     }
 }
 
+/// An upper bound on the nonzeros of `N_t = P N_{t-1}`: the sum over edges (i, j) of the
+/// nonzeros of row j of the source.
+pub(super) fn nnz_bound<I: NodeIndex>(
+    graph: &CsrGraph<'_, I>,
+    source: Source<'_>,
+    d: usize,
+) -> u64 {
+    match source {
+        Source::Dense(_) => graph.indices.len() as u64 * d as u64,
+        Source::Sparse(r) => graph
+            .indices
+            .par_iter()
+            .map(|j| r.row_nnz(j.get()) as u64)
+            .sum(),
+    }
+}
+
 /// Splits an optional buffer into `blocks` blocks of `chunk` values (Nones if absent).
 fn blocks_of(buf: Option<&mut [f32]>, chunk: usize, blocks: usize) -> Vec<Option<&mut [f32]>> {
     match buf {
@@ -187,8 +380,7 @@ pub(super) fn add_source_row(out: &mut [f32], c: f32, source: Source<'_>, i: usi
     match source {
         Source::Dense(prev) => axpy(out, c, &prev[i * d..(i + 1) * d]),
         Source::Sparse(r) => {
-            let (cols, vals) = r.row(i);
-            for (&col, &v) in cols.iter().zip(vals) {
+            for &(col, v) in r.row(i) {
                 out[col as usize] += c * v;
             }
         }
@@ -199,8 +391,33 @@ pub(super) fn add_source_row(out: &mut [f32], c: f32, source: Source<'_>, i: usi
 pub(super) fn source_row_norm(source: Source<'_>, i: usize, d: usize) -> f32 {
     match source {
         Source::Dense(prev) => norm(&prev[i * d..(i + 1) * d]),
-        Source::Sparse(r) => norm(r.row(i).1),
+        Source::Sparse(r) => {
+            let vals: Vec<f32> = r.row(i).iter().map(|e| e.1).collect();
+            norm(&vals)
+        }
     }
+}
+
+/// How many edges ahead the rows of `N_{t-1}` are prefetched.
+const AHEAD: usize = 4;
+
+/// Asks for `x[start..start + len]` to be brought into cache (a hint; no effect on
+/// results).
+#[inline(always)]
+pub(super) fn prefetch<T>(x: &[T], start: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let per_line = (64 / std::mem::size_of::<T>()).max(1);
+        let row = &x[start..(start + len).min(x.len())];
+        for line in row.chunks(per_line) {
+            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults;
+            // the pointer is in bounds anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, start, len);
 }
 
 #[inline(always)]
@@ -218,16 +435,25 @@ pub(super) fn axpy(acc: &mut [f32], w: f32, x: &[f32]) {
 }
 
 #[inline(always)]
-fn scale(acc: &mut [f32], c: f32) {
+pub(super) fn scale(acc: &mut [f32], c: f32) {
     for a in acc.iter_mut() {
         *a *= c;
     }
 }
 
-/// The L2 norm, summed in 8 lanes in a fixed order.
+/// The L2 norm, summed in 8 lanes (element c in lane c % 8, in order) then combined in
+/// a fixed order.
 #[inline]
 pub(super) fn norm(x: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
+    add_squares(&mut lanes, x);
+    lane_norm(&lanes)
+}
+
+/// Adds the squares of x to the lanes, element c to lane c % 8 (x may continue a row
+/// whose earlier part, a multiple of 8 long, is already in the lanes).
+#[inline]
+pub(super) fn add_squares(lanes: &mut [f32; 8], x: &[f32]) {
     let mut chunks = x.chunks_exact(8);
     for c in &mut chunks {
         for l in 0..8 {
@@ -237,18 +463,27 @@ pub(super) fn norm(x: &[f32]) -> f32 {
     for (l, &v) in chunks.remainder().iter().enumerate() {
         lanes[l] += v * v;
     }
+}
+
+#[inline]
+pub(super) fn lane_norm(lanes: &[f32; 8]) -> f32 {
     let s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
         + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
     s.sqrt()
 }
 
-/// 1 / ||x||, or 1 for a zero row (which stays zero).
+/// 1 / n, or 1 for n = 0 (a zero row, which stays zero).
 #[inline]
-pub(super) fn inverse_norm(x: &[f32]) -> f32 {
-    let n = norm(x);
+pub(super) fn inverse_of(n: f32) -> f32 {
     if n > 0.0 {
         1.0 / n
     } else {
         1.0
     }
+}
+
+/// 1 / ||x||, or 1 for a zero row.
+#[inline]
+pub(super) fn inverse_norm(x: &[f32]) -> f32 {
+    inverse_of(norm(x))
 }
