@@ -128,6 +128,16 @@ impl<I: NodeIndex> CsrGraph<'_, I> {
             .collect()
     }
 
+    /// In-degrees: the number of stored entries of each column (saturating at u32::MAX).
+    pub(super) fn in_degrees(&self) -> Vec<u32> {
+        let mut counts = vec![0u32; self.num_nodes()];
+        for j in self.indices {
+            let c = &mut counts[j.get()];
+            *c = c.saturating_add(1);
+        }
+        counts
+    }
+
     /// Unweighted degrees: the number of stored entries of each row.
     pub(super) fn count_degrees(&self) -> Vec<f64> {
         (0..self.num_nodes())

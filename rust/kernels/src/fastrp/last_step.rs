@@ -24,7 +24,7 @@
 use rayon::prelude::*;
 
 use super::graph::NodeIndex;
-use super::propagate::{add_squares, inverse_of, lane_norm, prefetch, scale, Step};
+use super::propagate::{add_squares, inverse_of, lane_norm, prefetch, scale, simd_variants, Step};
 use super::sparse::BLOCK_ROWS;
 use super::Normalization;
 
@@ -63,6 +63,14 @@ impl Shared {
     }
 }
 
+/// The fixed inputs of pass 2.
+#[derive(Clone, Copy)]
+struct Pass2<'a> {
+    shared: &'a Shared,
+    coef: Option<&'a [f32]>,
+    h: usize,
+}
+
 /// The split point h of rows of length d: a multiple of 8 with h >= d - h, or None
 /// when d is too small to split.
 pub(super) fn split_point(d: usize) -> Option<usize> {
@@ -76,7 +84,6 @@ impl<I: NodeIndex> Step<'_, I> {
     pub fn run_last_in_place(&self, prev: &mut [f32], coef: Option<&[f32]>, h: usize) {
         let d = self.dim;
         let n = self.inv_degree.len();
-        let w1 = d - h;
         let mut t = vec![0f32; n * h];
         let mut lanes = vec![[0f32; 8]; n];
 
@@ -86,19 +93,7 @@ impl<I: NodeIndex> Step<'_, I> {
             t.par_chunks_mut(BLOCK_ROWS * h)
                 .zip(lanes.par_chunks_mut(BLOCK_ROWS))
                 .enumerate()
-                .for_each(|(b, (tb, lb))| {
-                    for (r, (acc, lane)) in tb.chunks_mut(h).zip(lb.iter_mut()).enumerate() {
-                        let i = b * BLOCK_ROWS + r;
-                        self.gather(
-                            self.graph.row_range(i),
-                            acc,
-                            |j| &prev[j * d..j * d + h],
-                            |j| prefetch(prev, j * d, h),
-                        );
-                        scale(acc, self.inv_degree[i]);
-                        add_squares(lane, acc);
-                    }
-                });
+                .for_each(|(b, (tb, lb))| self.first_half(b * BLOCK_ROWS, tb, lb, prev, h));
         }
 
         // Pass 2: N_k[i, H1]; E[i, H0] over N_{k-1}[i, H0], E[i, H1] into T[i].
@@ -110,48 +105,14 @@ impl<I: NodeIndex> Step<'_, I> {
             .zip(lanes.par_chunks(BLOCK_ROWS))
             .enumerate()
             .for_each_init(
-                || vec![0f32; w1],
+                || vec![0f32; d - h],
                 |acc, (b, (tb, lb))| {
-                    for (r, (ti, lane)) in tb.chunks_mut(h).zip(lb).enumerate() {
-                        let i = b * BLOCK_ROWS + r;
-                        acc.fill(0.0);
-                        // SAFETY (both closures): during this pass, columns H1 of every
-                        // row are only read, and columns H0 of row i only by the task
-                        // that owns row i.
-                        self.gather(
-                            self.graph.row_range(i),
-                            acc,
-                            |j| unsafe { shared.get(j * d + h, w1) },
-                            |j| prefetch(unsafe { shared.get(j * d + h, w1) }, 0, w1),
-                        );
-                        scale(acc, self.inv_degree[i]);
-                        let mut lane = *lane;
-                        add_squares(&mut lane, acc);
-                        let unit = match self.normalization {
-                            Normalization::None => 1.0,
-                            _ => inverse_of(lane_norm(&lane)),
-                        };
-                        let term = if self.normalization == Normalization::Propagate {
-                            scale(ti, unit);
-                            scale(acc, unit);
-                            self.alpha
-                        } else {
-                            self.alpha * unit
-                        };
-                        // SAFETY: columns H0 of row i belong to this task (see above).
-                        let e0 = unsafe { shared.get_mut(i * d, h) };
-                        let c = coef.map(|c| c[i]);
-                        finish(e0, ti, term, c);
-                        // E[i, H1] = term * N_k[i, H1] + c * N_{k-1}[i, H1], into T[i].
-                        // SAFETY: H1 columns are only read during this pass.
-                        let old1 = unsafe { shared.get(i * d + h, w1) };
-                        for ((o, &a), &p) in ti.iter_mut().zip(acc.iter()).zip(old1) {
-                            *o = term * a;
-                            if let Some(c) = c {
-                                *o += c * p;
-                            }
-                        }
-                    }
+                    let ctx = Pass2 {
+                        shared: &shared,
+                        coef,
+                        h,
+                    };
+                    self.second_half(b * BLOCK_ROWS, tb, lb, acc, ctx)
                 },
             );
 
@@ -160,15 +121,112 @@ impl<I: NodeIndex> Step<'_, I> {
             .zip(t.par_chunks(BLOCK_ROWS * h))
             .for_each(|(pb, tb)| {
                 for (row, ti) in pb.chunks_mut(d).zip(tb.chunks(h)) {
-                    row[h..].copy_from_slice(&ti[..w1]);
+                    row[h..].copy_from_slice(&ti[..d - h]);
                 }
             });
+    }
+
+    simd_variants! {
+        /// Pass 1 over the rows from `start`: T rows `tb`, lanes `lb`.
+        fn first_half / first_half_avx2 / first_half_avx512 = first_half_rows(
+            start: usize,
+            tb: &mut [f32],
+            lb: &mut [[f32; 8]],
+            prev: &[f32],
+            h: usize,
+        ) -> ()
+    }
+
+    #[inline(always)]
+    fn first_half_rows(
+        &self,
+        start: usize,
+        tb: &mut [f32],
+        lb: &mut [[f32; 8]],
+        prev: &[f32],
+        h: usize,
+    ) {
+        let d = self.dim;
+        for (r, (acc, lane)) in tb.chunks_mut(h).zip(lb.iter_mut()).enumerate() {
+            let i = start + r;
+            self.gather(
+                self.graph.row_range(i),
+                acc,
+                |j| &prev[j * d..j * d + h],
+                |j| prefetch(prev, j * d, h),
+            );
+            scale(acc, self.inv_degree[i]);
+            add_squares(lane, acc);
+        }
+    }
+
+    simd_variants! {
+        /// Pass 2 over the rows from `start`.
+        fn second_half / second_half_avx2 / second_half_avx512 = second_half_rows(
+            start: usize,
+            tb: &mut [f32],
+            lb: &[[f32; 8]],
+            acc: &mut [f32],
+            ctx: Pass2<'_>,
+        ) -> ()
+    }
+
+    #[inline(always)]
+    fn second_half_rows(
+        &self,
+        start: usize,
+        tb: &mut [f32],
+        lb: &[[f32; 8]],
+        acc: &mut [f32],
+        ctx: Pass2<'_>,
+    ) {
+        let Pass2 { shared, coef, h } = ctx;
+        let d = self.dim;
+        let w1 = d - h;
+        for (r, (ti, lane)) in tb.chunks_mut(h).zip(lb).enumerate() {
+            let i = start + r;
+            acc.fill(0.0);
+            // SAFETY (both closures): during this pass, columns H1 of every row are only
+            // read, and columns H0 of row i only by the task that owns row i.
+            self.gather(
+                self.graph.row_range(i),
+                acc,
+                |j| unsafe { shared.get(j * d + h, w1) },
+                |j| prefetch(unsafe { shared.get(j * d + h, w1) }, 0, w1),
+            );
+            scale(acc, self.inv_degree[i]);
+            let mut lane = *lane;
+            add_squares(&mut lane, acc);
+            let unit = match self.normalization {
+                Normalization::None => 1.0,
+                _ => inverse_of(lane_norm(&lane)),
+            };
+            let term = if self.normalization == Normalization::Propagate {
+                scale(ti, unit);
+                scale(acc, unit);
+                self.alpha
+            } else {
+                self.alpha * unit
+            };
+            let c = coef.map(|c| c[i]);
+            // SAFETY: columns H0 of row i belong to this task (see above).
+            finish(unsafe { shared.get_mut(i * d, h) }, ti, term, c);
+            // E[i, H1] = term * N_k[i, H1] + c * N_{k-1}[i, H1], into T[i].
+            // SAFETY: H1 columns are only read during this pass.
+            let old1 = unsafe { shared.get(i * d + h, w1) };
+            for ((o, &a), &p) in ti.iter_mut().zip(acc.iter()).zip(old1) {
+                *o = term * a;
+                if let Some(c) = c {
+                    *o += c * p;
+                }
+            }
+        }
     }
 }
 
 /// `e = term * n + c * e` elementwise (E over `N_{k-1}`, from `N_k`), in the order of
 /// operations of [`Step::run`]: `term * n` first, then `+ c * old`.
-#[inline]
+#[inline(always)]
 fn finish(e: &mut [f32], n: &[f32], term: f32, c: Option<f32>) {
     match c {
         Some(c) => {

@@ -255,6 +255,8 @@ pub fn fastrp_embedding<I: NodeIndex>(
     }
 
     let k = opts.weights.len();
+    // In-degrees, for the bound on the nonzeros of each step (computed when needed).
+    let mut in_degree: Option<Vec<u32>> = None;
     let low_memory = opts
         .low_memory
         .unwrap_or(nd.saturating_mul(std::mem::size_of::<f32>()) >= LOW_MEMORY_FROM);
@@ -286,7 +288,9 @@ pub fn fastrp_embedding<I: NodeIndex>(
         // N_t in compressed rows when it is bound to be sparse, else in a dense buffer.
         let sparse_next = !last
             && matches!(src, Source::Sparse(_))
-            && nnz_bound(graph, src, d).saturating_mul(SPARSE_FRACTION) <= nd as u64;
+            && nnz_bound(in_degree.get_or_insert_with(|| graph.in_degrees()), src, d)
+                .saturating_mul(SPARSE_FRACTION)
+                <= nd as u64;
         let mut dense_next =
             (!last && !sparse_next).then(|| spare.take().unwrap_or_else(|| buffer(nd)));
         let store = match (&mut dense_next, sparse_next) {
@@ -379,7 +383,7 @@ impl Current {
     }
 }
 
-/// A zeroed f32 buffer of `len` values.
+/// A zeroed f32 buffer of `len` values (its pages are faulted in on first write).
 fn buffer(len: usize) -> Vec<f32> {
     vec![0f32; len]
 }
@@ -422,4 +426,69 @@ fn self_term(e: &mut [f32], source: Source<'_>, si: f32, normalization: Normaliz
                 add_source_row(row, si * f, source, i, d);
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small random graph (CSR), weighted if asked, with some isolated nodes.
+    fn graph(n: usize, edges: usize, seed: u64) -> (Vec<i64>, Vec<u32>, Vec<f32>) {
+        let mut s = seed;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s >> 33
+        };
+        let mut pairs: Vec<(u32, u32)> = (0..edges)
+            .map(|_| ((next() % n as u64) as u32, (next() % (n as u64 - 3)) as u32))
+            .collect();
+        pairs.sort_unstable();
+        let mut indptr = vec![0i64; n + 1];
+        for &(a, _) in &pairs {
+            indptr[a as usize + 1] += 1;
+        }
+        for i in 0..n {
+            indptr[i + 1] += indptr[i];
+        }
+        let indices = pairs.iter().map(|p| p.1).collect();
+        let data = (0..edges)
+            .map(|_| 0.25 + (next() % 100) as f32 / 50.0)
+            .collect();
+        (indptr, indices, data)
+    }
+
+    #[test]
+    fn vector_variants_match_the_baseline() {
+        let (indptr, indices, data) = graph(700, 6000, 3);
+        for weighted in [false, true] {
+            let g = CsrGraph {
+                indptr: &indptr,
+                indices: &indices,
+                data: weighted.then_some(&data[..]),
+            };
+            for (dim, s, norm, low) in [
+                (37, 26.0, Normalization::Output, false),
+                (64, 3.0, Normalization::Propagate, true),
+                (100, 10.0, Normalization::None, true),
+                // sparse R and N_1 (compressed rows)
+                (100, 200.0, Normalization::Output, true),
+                (64, 300.0, Normalization::Propagate, false),
+            ] {
+                let opts = FastRpOptions {
+                    sparsity: s,
+                    normalization: norm,
+                    low_memory: Some(low),
+                    weights: vec![0.5, 0.0, 1.0, 2.0],
+                    ..FastRpOptions::paper(dim, 700)
+                };
+                propagate::FORCE_BASELINE.store(true, std::sync::atomic::Ordering::Relaxed);
+                let base = fastrp_embedding(&g, &opts).unwrap();
+                propagate::FORCE_BASELINE.store(false, std::sync::atomic::Ordering::Relaxed);
+                let best = fastrp_embedding(&g, &opts).unwrap();
+                assert_eq!(base, best, "dim {dim}, s {s}, {norm:?}");
+            }
+        }
+    }
 }

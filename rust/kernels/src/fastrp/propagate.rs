@@ -142,8 +142,20 @@ impl<I: NodeIndex> Step<'_, I> {
         sparse.then(|| SparseRows::join(built.into_iter().map(Option::unwrap_or_default).collect()))
     }
 
-    /// Runs the rows of one task.
-    fn block(
+    simd_variants! {
+        /// Runs the rows of one task, compiled for the widest vector extension the CPU
+        /// has (the same operations in the same order, so the same results).
+        fn block / block_avx2 / block_avx512 = block_rows(
+            task: Task<'_>,
+            source: Source<'_>,
+            mode: Mode,
+            sparse: bool,
+            scratch: &mut Scratch,
+        ) -> Option<SparseBlock>
+    }
+
+    #[inline(always)]
+    fn block_rows(
         &self,
         mut task: Task<'_>,
         source: Source<'_>,
@@ -222,6 +234,7 @@ impl<I: NodeIndex> Step<'_, I> {
     /// form, with the same arithmetic as [`Step::row`] on its nonzeros (and the norm
     /// summed in the same lanes, so the values are identical). `scratch` is all zero on
     /// entry and on return.
+    #[inline(always)]
     fn sparse_row(
         &self,
         i: usize,
@@ -288,7 +301,7 @@ impl<I: NodeIndex> Step<'_, I> {
     }
 
     /// Computes row i of `N_t` into `acc` and applies the sum update.
-    #[inline]
+    #[inline(always)]
     fn row(&self, i: usize, source: Source<'_>, acc: &mut [f32], sum: RowSum<'_>) {
         let d = self.dim;
         acc.fill(0.0);
@@ -351,20 +364,87 @@ impl<I: NodeIndex> Step<'_, I> {
 }
 
 /// An upper bound on the nonzeros of `N_t = P N_{t-1}`: the sum over edges (i, j) of the
-/// nonzeros of row j of the source.
-pub(super) fn nnz_bound<I: NodeIndex>(
-    graph: &CsrGraph<'_, I>,
-    source: Source<'_>,
-    d: usize,
-) -> u64 {
+/// nonzeros of row j of the source, i.e. `sum_j in_degree[j] * nnz(row j)`.
+pub(super) fn nnz_bound(in_degree: &[u32], source: Source<'_>, d: usize) -> u64 {
     match source {
-        Source::Dense(_) => graph.indices.len() as u64 * d as u64,
-        Source::Sparse(r) => graph
-            .indices
+        Source::Dense(_) => in_degree.iter().map(|&c| c as u64).sum::<u64>() * d as u64,
+        Source::Sparse(r) => in_degree
             .par_iter()
-            .map(|j| r.row_nnz(j.get()) as u64)
+            .enumerate()
+            .map(|(j, &c)| c as u64 * r.row_nnz(j) as u64)
             .sum(),
     }
+}
+
+/// Defines, in an `impl` block, a method `$name` that calls `$base` compiled for
+/// AVX-512F, AVX2 or the baseline, the widest this CPU runs ([`simd`]). `$base` must be
+/// `#[inline(always)]`, like the helpers it calls, so that they are compiled with it.
+macro_rules! simd_variants {
+    (
+        $(#[$meta:meta])*
+        fn $name:ident / $avx2:ident / $avx512:ident = $base:ident(
+            $($arg:ident: $ty:ty),* $(,)?
+        ) -> $ret:ty
+    ) => {
+        $(#[$meta])*
+        fn $name(&self, $($arg: $ty),*) -> $ret {
+            match $crate::fastrp::propagate::simd() {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `simd()` found AVX-512F on this CPU.
+                $crate::fastrp::propagate::Simd::Avx512 => unsafe { self.$avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `simd()` found AVX2 on this CPU.
+                $crate::fastrp::propagate::Simd::Avx2 => unsafe { self.$avx2($($arg),*) },
+                _ => self.$base($($arg),*),
+            }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn $avx512(&self, $($arg: $ty),*) -> $ret {
+            self.$base($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2(&self, $($arg: $ty),*) -> $ret {
+            self.$base($($arg),*)
+        }
+    };
+}
+pub(super) use simd_variants;
+
+/// The vector extensions the dense loops are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Simd {
+    Baseline,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+/// Set by the unit tests to run the baseline variant and compare it with the others.
+#[cfg(test)]
+pub(super) static FORCE_BASELINE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The widest of [`Simd`] this CPU runs.
+pub(super) fn simd() -> Simd {
+    #[cfg(test)]
+    if FORCE_BASELINE.load(std::sync::atomic::Ordering::Relaxed) {
+        return Simd::Baseline;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Simd::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Simd::Avx2;
+        }
+    }
+    Simd::Baseline
 }
 
 /// Splits an optional buffer into `blocks` blocks of `chunk` values (Nones if absent).
@@ -376,6 +456,7 @@ fn blocks_of(buf: Option<&mut [f32]>, chunk: usize, blocks: usize) -> Vec<Option
 }
 
 /// `out += c * source[i]`.
+#[inline(always)]
 pub(super) fn add_source_row(out: &mut [f32], c: f32, source: Source<'_>, i: usize, d: usize) {
     match source {
         Source::Dense(prev) => axpy(out, c, &prev[i * d..(i + 1) * d]),
@@ -399,7 +480,7 @@ pub(super) fn source_row_norm(source: Source<'_>, i: usize, d: usize) -> f32 {
 }
 
 /// How many edges ahead the rows of `N_{t-1}` are prefetched.
-const AHEAD: usize = 4;
+const AHEAD: usize = 8;
 
 /// Asks for `x[start..start + len]` to be brought into cache (a hint; no effect on
 /// results).
@@ -408,12 +489,18 @@ pub(super) fn prefetch<T>(x: &[T], start: usize, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let per_line = (64 / std::mem::size_of::<T>()).max(1);
-        let row = &x[start..(start + len).min(x.len())];
-        for line in row.chunks(per_line) {
-            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults;
-            // the pointer is in bounds anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        let part = &x[start.min(x.len())..(start + len).min(x.len())];
+        let Some(last) = part.last() else {
+            return;
+        };
+        // every 64-byte line the part touches (rows need not be aligned to lines)
+        let end = last as *const T as usize;
+        let mut line = part.as_ptr() as usize & !63;
+        while line <= end {
+            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint:
+            // it never faults, whatever the address (these are within or next to `x`).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) };
+            line += 64;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -443,7 +530,7 @@ pub(super) fn scale(acc: &mut [f32], c: f32) {
 
 /// The L2 norm, summed in 8 lanes (element c in lane c % 8, in order) then combined in
 /// a fixed order.
-#[inline]
+#[inline(always)]
 pub(super) fn norm(x: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
     add_squares(&mut lanes, x);
@@ -452,7 +539,7 @@ pub(super) fn norm(x: &[f32]) -> f32 {
 
 /// Adds the squares of x to the lanes, element c to lane c % 8 (x may continue a row
 /// whose earlier part, a multiple of 8 long, is already in the lanes).
-#[inline]
+#[inline(always)]
 pub(super) fn add_squares(lanes: &mut [f32; 8], x: &[f32]) {
     let mut chunks = x.chunks_exact(8);
     for c in &mut chunks {
@@ -465,7 +552,7 @@ pub(super) fn add_squares(lanes: &mut [f32; 8], x: &[f32]) {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub(super) fn lane_norm(lanes: &[f32; 8]) -> f32 {
     let s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
         + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
@@ -473,7 +560,7 @@ pub(super) fn lane_norm(lanes: &[f32; 8]) -> f32 {
 }
 
 /// 1 / n, or 1 for n = 0 (a zero row, which stays zero).
-#[inline]
+#[inline(always)]
 pub(super) fn inverse_of(n: f32) -> f32 {
     if n > 0.0 {
         1.0 / n
@@ -483,7 +570,7 @@ pub(super) fn inverse_of(n: f32) -> f32 {
 }
 
 /// 1 / ||x||, or 1 for a zero row.
-#[inline]
+#[inline(always)]
 pub(super) fn inverse_norm(x: &[f32]) -> f32 {
     inverse_of(norm(x))
 }
