@@ -133,7 +133,10 @@ def as_csr(graph: Graph, symmetrize: bool = False) -> tuple[sp.csr_array, list[A
         import networkx as nx
 
         nodes = list(graph.nodes)
-        s = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight", format="csr")
+        if nodes:
+            s = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight", format="csr")
+        else:  # networkx refuses to convert a graph without nodes
+            s = sp.csr_array((0, 0))
     elif isinstance(graph, tuple):
         s = _from_edge_index(graph)
     else:
@@ -178,9 +181,11 @@ def _kernel_arrays(s: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     indices = np.ascontiguousarray(indices)
     data: np.ndarray | None = None
     if not (s.data == 1).all():
+        if s.data.max() > np.finfo(np.float32).max:
+            raise ValueError(
+                f"graph weights must fit in float32 (the kernel's type); max {s.data.max()}"
+            )
         data = np.ascontiguousarray(s.data, dtype=np.float32)
-        if not np.isfinite(data).all():
-            raise ValueError("graph weights must fit in float32 (some overflow to infinity)")
     return indptr, indices, data
 
 
@@ -239,6 +244,9 @@ class FastRP:
         standardize: standardise the columns of the result; None means True for
             ``"paper"``, False for ``"gds"``.
         symmetrize: embed the undirected graph ``max(S, S^T)``.
+        low_memory: run the last step in place, over the previous power: half an
+            (n, dim) float32 buffer less, one more pass over the edges, the same result.
+            None: when the embedding takes at least 256 MiB.
 
     Attributes:
         embedding_: float32 (n, dim), row i for node i (``nodes_[i]`` for networkx).
@@ -265,6 +273,7 @@ class FastRP:
         self_influence: float = 0.0,
         standardize: bool | None = None,
         symmetrize: bool = False,
+        low_memory: bool | None = None,
     ) -> None:
         self.dim = dim
         self.weights = weights
@@ -276,6 +285,7 @@ class FastRP:
         self.self_influence = self_influence
         self.standardize = standardize
         self.symmetrize = symmetrize
+        self.low_memory = low_memory
 
     @classmethod
     def gds(
@@ -287,6 +297,7 @@ class FastRP:
         seed: int = 0,
         *,
         symmetrize: bool = False,
+        low_memory: bool | None = None,
     ) -> FastRP:
         """FastRP with Neo4j GDS's semantics and defaults (s = 3, no standardisation),
         its parameters under GDS's names."""
@@ -301,6 +312,7 @@ class FastRP:
             self_influence=node_self_influence,
             standardize=False,
             symmetrize=symmetrize,
+            low_memory=low_memory,
         )
 
     def _options(self, n: int) -> dict[str, Any]:
@@ -339,6 +351,7 @@ class FastRP:
             else _check_bool("standardize", self.standardize)
         )
         _check_bool("symmetrize", self.symmetrize)
+        low_memory = None if self.low_memory is None else _check_bool("low_memory", self.low_memory)
         if self.variant == "paper":
             normalization, degree = ("output" if normalize else "none"), "weighted"
         else:
@@ -353,6 +366,7 @@ class FastRP:
             "self_influence": self_influence,
             "standardize": standardize,
             "seed": int(self.seed),
+            "low_memory": low_memory,
         }
 
     def fit(self, graph: Graph) -> FastRP:
@@ -361,6 +375,7 @@ class FastRP:
         Returns:
             self, with ``embedding_`` float32 (n, dim), ``nodes_`` and ``sparsity_``.
         """
+        _check_bool("symmetrize", self.symmetrize)
         s, nodes = as_csr(graph, symmetrize=bool(self.symmetrize))
         n = s.shape[0]
         opts = self._options(n)
