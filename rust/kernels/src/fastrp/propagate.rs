@@ -480,10 +480,15 @@ pub(super) fn source_row_norm(source: Source<'_>, i: usize, d: usize) -> f32 {
 }
 
 /// How many edges ahead the rows of `N_{t-1}` are prefetched.
-const AHEAD: usize = 8;
+const AHEAD: usize = 12;
 
-/// Asks for `x[start..start + len]` to be brought into cache (a hint; no effect on
-/// results).
+/// How many 64-byte lines of a row are prefetched: the first ones; the hardware
+/// prefetcher follows on with the rest of a long row (measured: as fast as prefetching
+/// every line on random graphs, and it keeps the line fill buffers free).
+const PREFETCH_LINES: usize = 4;
+
+/// Asks for (the first [`PREFETCH_LINES`] lines of) `x[start..start + len]` to be
+/// brought into cache: a hint, with no effect on results.
 #[inline(always)]
 pub(super) fn prefetch<T>(x: &[T], start: usize, len: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -493,9 +498,10 @@ pub(super) fn prefetch<T>(x: &[T], start: usize, len: usize) {
         let Some(last) = part.last() else {
             return;
         };
-        // every 64-byte line the part touches (rows need not be aligned to lines)
-        let end = last as *const T as usize;
-        let mut line = part.as_ptr() as usize & !63;
+        // the first lines the part touches (rows need not be aligned to lines)
+        let first = part.as_ptr() as usize & !63;
+        let end = (last as *const T as usize).min(first + 64 * (PREFETCH_LINES - 1));
+        let mut line = first;
         while line <= end {
             // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint:
             // it never faults, whatever the address (these are within or next to `x`).
