@@ -33,12 +33,21 @@ Both scale R's entries by 1/sqrt(d) as well; any constant factor is removed by t
 normalisation or the standardisation, so it is left out here.
 
 Graph conventions: a directed graph is used as given (row i of S: the out-edges of
-node i, so a node averages over its successors); ``symmetrize=True`` uses
-``max(S, S^T)`` instead. A self loop is an entry S_ii: the node counts itself once among
-the nodes it averages over, and in its degree. Isolated nodes (no out-edge weight) get
-N_t = 0 for t >= 1 (and deg^beta = 1); after standardisation they sit at minus the
-column means. Duplicate entries are summed and explicit zeros dropped before the kernel
-runs. Weights are used in float32, like the whole computation.
+node i, so a node averages over its successors; for ``edge_index``, S[src, dst], so pass
+``edge_index.flip(0)`` for targets averaging over their sources as in PyG's message
+flow); ``symmetrize=True`` uses ``max(S, S^T)`` instead. A self loop is an entry S_ii: the
+node counts itself once among the nodes it averages over, and in its degree (networkx
+stores an undirected self loop as S_ii = weight). Isolated nodes (no out-edge weight)
+get N_t = 0 for t >= 1 (and deg^beta = 1), so they all share the row (0 - mean) / std
+after standardisation. Duplicate entries are summed and explicit zeros dropped before
+the kernel runs. Weights are used in float32, like the whole computation.
+
+The kernel (Rust, ``sciml._core.fastrp_embedding``) runs without the GIL on sciml's
+threads (:func:`sciml.set_num_threads`) and gives the same bits whatever their number.
+R is generated row by row from ``(seed, node)``, never stored as a dense matrix; early
+powers that are still sparse (large s on a sparse graph) are kept in compressed rows;
+and at most three (n, dim) float32 buffers are live, two for the default weights, one
+and a half with ``low_memory``.
 """
 
 from __future__ import annotations

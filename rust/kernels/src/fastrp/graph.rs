@@ -4,6 +4,15 @@ use rayon::prelude::*;
 
 use crate::KernelError;
 
+/// The position of the first element of `x` that satisfies `bad`: checked in parallel
+/// over chunks (the common case is that none does), then located in order.
+fn first_position<T: Sync>(x: &[T], bad: impl Fn(&T) -> bool + Sync) -> Option<usize> {
+    x.par_chunks(1 << 16)
+        .any(|c| c.iter().any(&bad))
+        .then(|| x.iter().position(&bad))
+        .flatten()
+}
+
 /// An integer type CSR column indices may have (i32, i64, u32, u64, usize).
 pub trait NodeIndex: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// The index as usize, or None where it is negative or too large.
@@ -77,11 +86,8 @@ impl<I: NodeIndex> CsrGraph<'_, I> {
                 self.indptr[n]
             )));
         }
-        if let Some(e) = self
-            .indices
-            .par_iter()
-            .position_first(|j| j.checked().is_none_or(|j| j >= n))
-        {
+        let bad_index = |j: &I| j.checked().is_none_or(|j| j >= n);
+        if let Some(e) = first_position(self.indices, bad_index) {
             return Err(KernelError::value(format!(
                 "indices must be in 0..{n} (the matrix must be square (n, n) with n = {n}); \
                  indices[{e}] = {:?}",
@@ -95,10 +101,7 @@ impl<I: NodeIndex> CsrGraph<'_, I> {
                     data.len()
                 )));
             }
-            if let Some(e) = data
-                .par_iter()
-                .position_first(|w| !(w.is_finite() && *w >= 0.0))
-            {
+            if let Some(e) = first_position(data, |w| !(w.is_finite() && *w >= 0.0)) {
                 return Err(KernelError::value(format!(
                     "edge weights must be finite and >= 0; data[{e}] = {}",
                     data[e]
