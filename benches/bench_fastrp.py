@@ -318,11 +318,17 @@ def main() -> None:
     nodes = args.nodes or (200_000 if args.quick else 1_000_000)
     nnz = args.nnz or (2_000_000 if args.quick else 10_000_000)
     seeds = args.seeds or (2 if args.quick else 5)
+    try:
+        commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
     result: dict = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpus": os.cpu_count(), "sciml_threads": sciml.get_num_threads(),
+                    "load_average_at_start": os.getloadavg(),
                     "python": platform.python_version(), "numpy": np.__version__,
-                    "scipy": scipy.__version__},
+                    "scipy": scipy.__version__, "commit": commit},
     }
     if not args.skip_accuracy:
         result["blogcatalog"] = blogcatalog(seeds, repeats=10)
