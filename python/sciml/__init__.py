@@ -2,6 +2,7 @@
 
 Subpackages:
     ops   torch operators over the Rust kernels (Gaussian feature embedding, ...)
+    graph graph embeddings (FastRP)
 
 Threads: the Rust kernels run on their own pool of ``SCIML_NUM_THREADS`` threads (else
 ``RAYON_NUM_THREADS``, else one per CPU); change it at run time with

@@ -7,6 +7,8 @@ import numpy.typing as npt
 
 __all__ = [
     "__version__",
+    "fastrp_embedding",
+    "fastrp_projection",
     "gaussian_embedding_backward",
     "gaussian_embedding_forward",
     "get_num_threads",
@@ -36,3 +38,22 @@ def gaussian_embedding_backward(
     grad_d2: _FloatArray | None,
     cutoff: float | None = ...,
 ) -> tuple[_FloatArray, _FloatArray, _FloatArray, _FloatArray]: ...
+def fastrp_embedding(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    data: npt.NDArray[np.float32] | None,
+    *,
+    dim: int,
+    weights: list[float],
+    beta: float,
+    sparsity: float,
+    normalization: str = "output",
+    degree: str = "weighted",
+    self_influence: float = 0.0,
+    standardize: bool = True,
+    seed: int = 0,
+    low_memory: bool | None = None,
+) -> npt.NDArray[np.float32]: ...
+def fastrp_projection(
+    num_nodes: int, dim: int, sparsity: float, seed: int = 0
+) -> npt.NDArray[np.float32]: ...

@@ -8,8 +8,10 @@
 //! Kernels:
 //! - [`gaussian`]: the Gaussian feature embedding of physics-informed Gaussians
 //!   (PIG), with its x-derivatives and the gradients of all its inputs.
+//! - [`fastrp`]: FastRP node embeddings of a CSR graph by very sparse random projection.
 
 mod error;
+pub mod fastrp;
 pub mod gaussian;
 mod real;
 

@@ -5,6 +5,7 @@
 //! `ValueError`.
 
 mod arrays;
+mod fastrp;
 mod gaussian;
 mod threads;
 
@@ -17,5 +18,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(gaussian::gaussian_embedding_forward, m)?)?;
     m.add_function(wrap_pyfunction!(gaussian::gaussian_embedding_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(fastrp::fastrp_embedding, m)?)?;
+    m.add_function(wrap_pyfunction!(fastrp::fastrp_projection, m)?)?;
     Ok(())
 }
