@@ -67,8 +67,9 @@ def fastrp_scipy(
     def signs(size: int) -> np.ndarray:
         return rng.choice(np.array([-value, value], dtype=np.float32), size=size)
 
-    r = sp.random_array((n, dim), density=1 / s, format="csr", dtype=np.float32, rng=rng,
-                        data_sampler=signs)
+    r = sp.random_array(
+        (n, dim), density=1 / s, format="csr", dtype=np.float32, rng=rng, data_sampler=signs
+    )
     scale = np.ones_like(degree)
     scale[degree > 0] = degree[degree > 0] ** beta
     r = (sp.diags_array(scale) @ r).tocsr()
@@ -91,8 +92,9 @@ def fastrp_scipy(
     return (emb - emb.mean(axis=0)) / std
 
 
-def fastrp_sciml(adjacency: sp.csr_array, dim: int, weights: tuple[float, ...], beta: float,
-                 seed: int = 0) -> np.ndarray:
+def fastrp_sciml(
+    adjacency: sp.csr_array, dim: int, weights: tuple[float, ...], beta: float, seed: int = 0
+) -> np.ndarray:
     from sciml.graph import FastRP
 
     return FastRP(dim=dim, weights=weights, beta=beta, seed=seed).fit_transform(adjacency)
@@ -127,8 +129,13 @@ def random_graph(n: int, nnz: int, seed: int = 0) -> sp.csr_array:
 # --- accuracy ---------------------------------------------------------------------------
 
 
-def f1_top_k(x: np.ndarray, labels: np.ndarray, shuffles: int = 5,
-             train_fraction: float = 0.1, c: float = 0.1) -> tuple[float, float]:
+def f1_top_k(
+    x: np.ndarray,
+    labels: np.ndarray,
+    shuffles: int = 5,
+    train_fraction: float = 0.1,
+    c: float = 0.1,
+) -> tuple[float, float]:
     """Micro- and macro-F1 of one-vs-rest logistic regression with top-k prediction."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -139,7 +146,7 @@ def f1_top_k(x: np.ndarray, labels: np.ndarray, shuffles: int = 5,
     micro, macro = [], []
     for shuffle in range(shuffles):
         perm = np.random.default_rng(shuffle).permutation(n)
-        train, test = perm[: int(train_fraction * n)], perm[int(train_fraction * n):]
+        train, test = perm[: int(train_fraction * n)], perm[int(train_fraction * n) :]
         clf = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=c))
         with warnings.catch_warnings():
             # labels absent from a training split give constant classifiers
@@ -184,21 +191,35 @@ def blogcatalog(seeds: int, repeats: int) -> dict:
     scipy_scores = f1_top_k(fastrp_scipy(a, dim, **PAPER), labels)
     return {
         "graph": {"nodes": a.shape[0], "nonzeros": int(a.nnz), "labels": labels.shape[1]},
-        "settings": {"dim": dim, "k": 4, **PAPER, "s": "sqrt(n)", "normalize": True,
-                     "classifier": "one-vs-rest logistic regression, liblinear, C=0.1",
-                     "train_fraction": 0.1, "shuffles": 5},
+        "settings": {
+            "dim": dim,
+            "k": 4,
+            **PAPER,
+            "s": "sqrt(n)",
+            "normalize": True,
+            "classifier": "one-vs-rest logistic regression, liblinear, C=0.1",
+            "train_fraction": 0.1,
+            "shuffles": 5,
+        },
         "seeds": runs,
         "micro_f1": round(micro, 4),
         "macro_f1": round(macro, 4),
         "targets": {"micro_f1": 0.37, "macro_f1": 0.225},
         "meets_targets": bool(micro >= 0.37 and macro >= 0.225),
-        "scipy_baseline_seed0": {"micro_f1": round(scipy_scores[0], 4),
-                                 "macro_f1": round(scipy_scores[1], 4)},
-        "time_s": {"sciml": round(t_sciml, 4), "sciml_median": round(med_sciml, 4),
-                   "scipy": round(t_scipy, 4), "scipy_median": round(med_scipy, 4),
-                   "speedup": round(t_scipy / t_sciml, 2), "target_sciml": 0.2,
-                   "best_of": {"sciml": repeats, "scipy": max(1, repeats // 2)},
-                   "meets_target": bool(t_sciml <= 0.2)},
+        "scipy_baseline_seed0": {
+            "micro_f1": round(scipy_scores[0], 4),
+            "macro_f1": round(scipy_scores[1], 4),
+        },
+        "time_s": {
+            "sciml": round(t_sciml, 4),
+            "sciml_median": round(med_sciml, 4),
+            "scipy": round(t_scipy, 4),
+            "scipy_median": round(med_scipy, 4),
+            "speedup": round(t_scipy / t_sciml, 2),
+            "target_sciml": 0.2,
+            "best_of": {"sciml": repeats, "scipy": max(1, repeats // 2)},
+            "meets_target": bool(t_sciml <= 0.2),
+        },
     }
 
 
@@ -235,14 +256,18 @@ def worker(impl: str, graph_path: str, dim: int) -> None:
     sampler.join()
     peak[0] = max(peak[0], _rss_bytes())
     assert emb.shape == (a.shape[0], dim) and emb.dtype == np.float32
-    print(json.dumps({
-        "impl": impl,
-        "time_s": elapsed,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "rss_before_call_bytes": before,
-        "sampled_peak_above_before_bytes": peak[0] - before,
-        "finite": bool(np.isfinite(emb).all()),
-    }))
+    print(
+        json.dumps(
+            {
+                "impl": impl,
+                "time_s": elapsed,
+                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "rss_before_call_bytes": before,
+                "sampled_peak_above_before_bytes": peak[0] - before,
+                "finite": bool(np.isfinite(emb).all()),
+            }
+        )
+    )
 
 
 def large(n: int, nnz: int, dim: int, repeats: int) -> dict:
@@ -260,14 +285,27 @@ def large(n: int, nnz: int, dim: int, repeats: int) -> dict:
         for rep in range(repeats):
             for impl in ("scipy", "sciml") if rep % 2 == 0 else ("sciml", "scipy"):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--worker", impl, "--graph", path,
-                     "--dim", str(dim)],
-                    capture_output=True, text=True, check=True,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        impl,
+                        "--graph",
+                        path,
+                        "--dim",
+                        str(dim),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 runs[impl].append(r)
-                print(f"  {impl}: {r['time_s']:.2f} s, peak RSS "
-                      f"{r['peak_rss_bytes'] / 2**30:.2f} GiB", file=sys.stderr)
+                print(
+                    f"  {impl}: {r['time_s']:.2f} s, peak RSS "
+                    f"{r['peak_rss_bytes'] / 2**30:.2f} GiB",
+                    file=sys.stderr,
+                )
     gib = 2**30
     best = {k: min(v, key=lambda r: r["time_s"]) for k, v in runs.items()}
     peak = {k: max(r["peak_rss_bytes"] for r in v) for k, v in runs.items()}
@@ -276,9 +314,16 @@ def large(n: int, nnz: int, dim: int, repeats: int) -> dict:
     mem_ratio = peak["sciml"] / peak["scipy"]
     return {
         "graph": info,
-        "settings": {"dim": dim, "k": 4, **PAPER, "s": "sqrt(n)", "normalize": True,
-                     "runs_each": repeats, "time": "best of the runs",
-                     "memory": "max over the runs"},
+        "settings": {
+            "dim": dim,
+            "k": 4,
+            **PAPER,
+            "s": "sqrt(n)",
+            "normalize": True,
+            "runs_each": repeats,
+            "time": "best of the runs",
+            "memory": "max over the runs",
+        },
         "time_s": {k: round(v["time_s"], 3) for k, v in best.items()},
         "all_times_s": {k: [round(r["time_s"], 2) for r in v] for k, v in runs.items()},
         "speedup": round(speedup, 2),
@@ -296,11 +341,16 @@ def large(n: int, nnz: int, dim: int, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--quick", action="store_true",
-                        help="200k nodes / 2M nonzeros and 2 seeds (a smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="200k nodes / 2M nonzeros and 2 seeds (a smoke run)"
+    )
     parser.add_argument("--seeds", type=int, default=None, help="projection seeds (default 5)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each implementation on the large graph (default 2)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="runs of each implementation on the large graph (default 2)",
+    )
     parser.add_argument("--nodes", type=int, default=None)
     parser.add_argument("--nnz", type=int, default=None)
     parser.add_argument("--dim", type=int, default=256, help="dimension of the large run")
@@ -319,16 +369,26 @@ def main() -> None:
     nnz = args.nnz or (2_000_000 if args.quick else 10_000_000)
     seeds = args.seeds or (2 if args.quick else 5)
     try:
-        commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     result: dict = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": os.cpu_count(), "sciml_threads": sciml.get_num_threads(),
-                    "load_average_at_start": os.getloadavg(),
-                    "python": platform.python_version(), "numpy": np.__version__,
-                    "scipy": scipy.__version__, "commit": commit},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "sciml_threads": sciml.get_num_threads(),
+            "load_average_at_start": os.getloadavg(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "commit": commit,
+        },
     }
     if not args.skip_accuracy:
         result["blogcatalog"] = blogcatalog(seeds, repeats=10)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-import sciml
 import scipy.sparse as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
+import sciml
 from sciml.graph import FastRP, as_csr, fastrp_reference, random_projection
 
 
@@ -19,8 +20,9 @@ def _restore_threads():
     sciml.set_num_threads(None)
 
 
-def random_graph(n: int, m: int, seed: int, directed: bool = False,
-                 weighted: bool = True) -> sp.csr_array:
+def random_graph(
+    n: int, m: int, seed: int, directed: bool = False, weighted: bool = True
+) -> sp.csr_array:
     rng = np.random.default_rng(seed)
     src, dst = rng.integers(0, n, m), rng.integers(0, n, m)
     w = rng.uniform(0.5, 2.0, m) if weighted else np.ones(m)
@@ -32,8 +34,13 @@ def reference_of(model: FastRP, adjacency, n: int) -> np.ndarray:
     """The reference embedding for a fitted model's settings (same R)."""
     r = random_projection(n, model.dim, model.sparsity_, model.seed)
     return fastrp_reference(
-        adjacency, r, model.weights, model.beta, normalize=model.normalize,
-        variant=model.variant, self_influence=model.self_influence,
+        adjacency,
+        r,
+        model.weights,
+        model.beta,
+        normalize=model.normalize,
+        variant=model.variant,
+        self_influence=model.self_influence,
         standardize=model.standardize,
     )
 
@@ -49,8 +56,14 @@ VARIANTS = [
     {"normalize": False, "weights": (1.0, 0.5, 2.0)},
     {"s": 2.0, "self_influence": 0.7, "standardize": False},
     {"variant": "gds", "s": 3.0, "weights": (0.0, 1.0, 1.0), "beta": 0.0},
-    {"variant": "gds", "s": 50.0, "weights": (1.0, 0.0, 0.5, 2.0), "beta": -0.5,
-     "self_influence": 1.5, "seed": 9},
+    {
+        "variant": "gds",
+        "s": 50.0,
+        "weights": (1.0, 0.0, 0.5, 2.0),
+        "beta": -0.5,
+        "self_influence": 1.5,
+        "seed": 9,
+    },
     {"weights": (3.0,), "dim": 20},
 ]
 
@@ -75,8 +88,7 @@ def test_matches_reference_on_karate_club_and_with_sparse_powers():
     assert_matches(model.fit_transform(a), reference_of(model, a, 4000))
 
 
-def cancelling_rows(a: sp.csr_array, r0: np.ndarray, steps: int, beta: float,
-                    variant: str) -> bool:
+def cancelling_rows(a: sp.csr_array, r0: np.ndarray, steps: int, beta: float, variant: str) -> bool:
     """Whether some row of some N_t nearly cancels (norm below 1e-6 of the sum of the
     norms of what it adds up). Normalising such a row turns rounding noise into a unit
     vector, whose direction then differs between float32 and float64."""
@@ -114,14 +126,22 @@ def cancelling_rows(a: sp.csr_array, r0: np.ndarray, steps: int, beta: float,
     seed=st.integers(0, 2**64 - 1),
     graph_seed=st.integers(0, 1000),
 )
-def test_matches_reference_on_random_graphs(n, density, dim, weights, beta, s, variant,
-                                            normalize, self_influence, seed, graph_seed):
+def test_matches_reference_on_random_graphs(
+    n, density, dim, weights, beta, s, variant, normalize, self_influence, seed, graph_seed
+):
     rng = np.random.default_rng(graph_seed)
     dense = (rng.random((n, n)) < density) * rng.integers(1, 4, (n, n))
     a = sp.csr_array(dense.astype(np.float64))
-    kwargs = dict(dim=dim, weights=tuple(weights), beta=beta, s=s, seed=seed,
-                  variant=variant, normalize=normalize or variant == "gds",
-                  self_influence=self_influence)
+    kwargs = dict(
+        dim=dim,
+        weights=tuple(weights),
+        beta=beta,
+        s=s,
+        seed=seed,
+        variant=variant,
+        normalize=normalize or variant == "gds",
+        self_influence=self_influence,
+    )
     raw = FastRP(**kwargs, standardize=False).fit(a)
     r0 = random_projection(n, dim, raw.sparsity_, seed)
     if kwargs["normalize"]:
@@ -164,11 +184,15 @@ def test_karate_club_factions_are_separated():
 
     g = nx.karate_club_graph()
     y = np.array([g.nodes[v]["club"] == "Officer" for v in g.nodes], dtype=int)
-    for model in (FastRP(dim=64, seed=0), FastRP(dim=128, seed=1),
-                  FastRP.gds(dim=64, node_self_influence=0.5, seed=2)):
+    for model in (
+        FastRP(dim=64, seed=0),
+        FastRP(dim=128, seed=1),
+        FastRP.gds(dim=64, node_self_influence=0.5, seed=2),
+    ):
         x = model.fit_transform(g)
-        accuracy = cross_val_score(LogisticRegression(C=0.1, max_iter=5000), x, y,
-                                   cv=LeaveOneOut()).mean()
+        accuracy = cross_val_score(
+            LogisticRegression(C=0.1, max_iter=5000), x, y, cv=LeaveOneOut()
+        ).mean()
         assert accuracy >= 0.9, (model.variant, accuracy)
         clusters = KMeans(2, n_init=10, random_state=0).fit_predict(x)
         assert adjusted_rand_score(y, clusters) >= 0.7
@@ -209,8 +233,7 @@ def test_unweighted_edge_index_and_duplicates_add_up():
     edge_index = np.array([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]])  # edge 0 -> 1 twice
     a = sp.csr_array(np.array([[0, 2, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
     model = FastRP(dim=8, s=1.0)
-    np.testing.assert_array_equal(model.fit_transform((edge_index, 3)),
-                                  model.fit_transform(a))
+    np.testing.assert_array_equal(model.fit_transform((edge_index, 3)), model.fit_transform(a))
 
 
 def test_directed_graphs_use_out_edges_and_symmetrize():
@@ -242,8 +265,9 @@ def test_isolated_nodes_self_loops_and_empty_graphs():
     assert s[0, 0] == 1 and s.sum() == 13
     assert_matches(model.fit_transform(g), reference_of(model, s, 6))
     # no edges: zeros; no nodes: an empty (0, dim) array
-    np.testing.assert_array_equal(FastRP(dim=4).fit_transform(sp.csr_array((5, 5))),
-                                  np.zeros((5, 4), np.float32))
+    np.testing.assert_array_equal(
+        FastRP(dim=4).fit_transform(sp.csr_array((5, 5))), np.zeros((5, 4), np.float32)
+    )
     for empty in (sp.csr_array((0, 0)), nx.Graph(), (np.zeros((2, 0), int), 0)):
         emb = FastRP(dim=4).fit_transform(empty)
         assert emb.shape == (0, 4) and emb.dtype == np.float32
@@ -252,8 +276,9 @@ def test_isolated_nodes_self_loops_and_empty_graphs():
 def test_explicit_zeros_are_dropped():
     a = sp.csr_array(np.array([[0, 1.0, 0], [1, 0, 0], [0, 0, 0]]))
     # the same matrix with an explicit zero stored at (2, 0)
-    with_zero = sp.csr_array((np.array([1.0, 1.0, 0.0]), np.array([1, 0, 0]),
-                              np.array([0, 1, 2, 3])), shape=(3, 3))
+    with_zero = sp.csr_array(
+        (np.array([1.0, 1.0, 0.0]), np.array([1, 0, 0]), np.array([0, 1, 2, 3])), shape=(3, 3)
+    )
     assert with_zero.nnz == 3
     model = FastRP.gds(dim=8, normalization_strength=-1.0)
     np.testing.assert_array_equal(model.fit_transform(with_zero), model.fit_transform(a))
@@ -328,8 +353,7 @@ def test_kernel_reports_bad_csr_arrays():
     with pytest.raises(TypeError, match="int32 or int64"):
         _core.fastrp_embedding(indptr, np.array([1, 0], np.uint8), None, **ok)
     with pytest.raises(ValueError, match="normalization"):
-        _core.fastrp_embedding(indptr, np.array([1, 0], np.int32), None, **ok,
-                               normalization="rows")
+        _core.fastrp_embedding(indptr, np.array([1, 0], np.int32), None, **ok, normalization="rows")
 
 
 # --- the projection and the reference -----------------------------------------------

@@ -167,9 +167,7 @@ def as_csr(graph: Graph, symmetrize: bool = False) -> tuple[sp.csr_array, list[A
         if (data < 0).any():
             i = int(np.argmax(data < 0))
             row = int(np.searchsorted(s.indptr, i, side="right") - 1)
-            raise ValueError(
-                f"graph weights must be >= 0; S[{row}, {s.indices[i]}] = {data[i]}"
-            )
+            raise ValueError(f"graph weights must be >= 0; S[{row}, {s.indices[i]}] = {data[i]}")
     if symmetrize:
         s = sp.csr_array(s.maximum(s.T))
     if not s.has_canonical_format:
