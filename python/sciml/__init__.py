@@ -1,8 +1,11 @@
 """sciml: scientific machine learning for PDE and physics surrogates, with Rust kernels.
 
 Subpackages:
-    ops   torch operators over the Rust kernels (Gaussian feature embedding, ...)
+    ops   torch operators over the Rust kernels (Gaussian feature embedding)
+    pde   PDE problems, PIG and PINN models, the trainer, reference solvers
     graph graph embeddings (FastRP)
+    viz   offscreen pictures (pyvista)
+    cli   the ``sciml`` command (``sciml solve helmholtz``)
 
 Threads: the Rust kernels run on their own pool of ``SCIML_NUM_THREADS`` threads (else
 ``RAYON_NUM_THREADS``, else one per CPU); change it at run time with
