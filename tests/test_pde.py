@@ -115,7 +115,7 @@ def test_conditions_vanish_on_the_exact_solution():
     problem = space_time_problem(*conditions)
     for c in conditions:
         assert condition_residual(problem, c).abs().max() < 1e-6, type(c).__name__
-    # sin(x) is not periodic on [-1, 1]; t² y is in t... check a periodic-in-y mismatch shows.
+    # u is not periodic in x on [-1, 1]: the periodic residual is u(x=-1) - u(x=1).
     periodic = Periodic(axis="x", derivative=False)
     r = condition_residual(problem, periodic)
     torch.testing.assert_close(r, torch.full_like(r, math.sin(-1) - math.sin(1)))
