@@ -17,6 +17,7 @@ A problem is declared apart from the model that solves it. The residual is a fun
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -82,10 +83,11 @@ def _evaluate(value: float | PointFunction, x: Tensor) -> Tensor:
 
 
 @dataclass(kw_only=True)
-class Condition:
+class Condition(ABC):
     """A boundary or initial condition, enforced by a weighted mean-square penalty.
 
     ``weight`` and ``points`` are keyword-only: ``Dirichlet(0.0)`` sets the value.
+    ``residual`` applies to the points of the latest ``sample``.
     """
 
     weight: float = 1.0
@@ -93,12 +95,15 @@ class Condition:
     """Points sampled for it per resampling (None: the trainer's default)."""
 
     order = 0
+    """The x-derivative order its residual needs."""
 
+    @abstractmethod
     def sample(self, problem: Problem, n: int, generator: torch.Generator) -> Tensor:
-        raise NotImplementedError  # pragma: no cover - each condition defines it
+        """n points (or pairs, for periodicity) where the condition is enforced, (n', d)."""
 
+    @abstractmethod
     def residual(self, fields: Fields, problem: Problem) -> Tensor:
-        raise NotImplementedError  # pragma: no cover
+        """What must vanish at the sampled points."""
 
 
 def _spatial_faces(problem: Problem, faces: str | Sequence[tuple[str, str]]):
