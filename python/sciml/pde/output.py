@@ -81,8 +81,6 @@ def evaluate(problem: Problem, model: nn.Module) -> GridSolution:
 
 def _spatial_mesh(sol: GridSolution):
     """meshio points (P, 3) and cells for the spatial grid (lines, quads or hexahedra)."""
-    import meshio  # noqa: F401  (imported here: an optional dependency)
-
     names = sol.spatial_names()
     axes = [sol.axes[sol.names.index(n)] for n in names]
     shape = tuple(len(a) for a in axes)
@@ -109,7 +107,7 @@ def _spatial_mesh(sol: GridSolution):
 
 def write_vtk(sol: GridSolution, out_dir: Path) -> list[Path]:
     """Writes prediction.vtu (and, with a time axis, the series); returns the paths."""
-    import meshio
+    import meshio  # an optional dependency (the viz extra)
 
     coords, cells = _spatial_mesh(sol)
 
