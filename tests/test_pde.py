@@ -359,3 +359,45 @@ def test_cli_resume_continues_from_the_checkpoint(tmp_path, capsys):
     assert "after 40 iterations" in capsys.readouterr().out.splitlines()[-2]
     rows = (tmp_path / "error_curve.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows][-1] == 40 and len(rows) >= 2
+
+
+@pytest.mark.parametrize("box", [Box(x=(-1, 1), y=(0, 3)), Box(t=(0, 10), x=(-4, 4), y=(-1, 1))])
+def test_full_covariance_pig_derivatives_match_finite_differences(box):
+    model = PIG(box, 20, channels=3, sigma0=0.4, covariance="full").double()
+    with torch.no_grad():  # turn the Gaussians away from the axes
+        model.embedding.rotation.normal_(0, 0.5)
+    x = box.sample(25, torch.Generator().manual_seed(0), torch.float64)
+    jet = model(x, order=2)
+    d1, d2 = finite_differences(model, x)
+    torch.testing.assert_close(
+        jet.d1[:, :, 0], d1, atol=1e-6 * max(1.0, d1.abs().max().item()), rtol=0
+    )
+    torch.testing.assert_close(
+        jet.d2[:, :, 0], d2, atol=1e-4 * max(1.0, d2.abs().max().item()), rtol=0
+    )
+
+
+def test_full_covariance_starts_as_the_diagonal_model():
+    box = Box(x=(-1, 1), y=(-1, 1))
+    diagonal = PIG(box, 30, channels=2, sigma0=0.3, covariance="diagonal", cutoff=None).double()
+    full = PIG(box, 30, channels=2, sigma0=0.3, covariance="full").double()
+    full.load_state_dict(
+        diagonal.state_dict()
+        | {
+            "embedding.log_scale": diagonal.embedding.log_sigma,
+            "embedding.rotation": full.embedding.rotation,
+        },
+        strict=False,
+    )
+    x = box.sample(40, torch.Generator().manual_seed(1), torch.float64)
+    for a, b in zip(
+        full(x, order=2).__dict__.values(), diagonal(x, order=2).__dict__.values(), strict=True
+    ):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+def test_full_covariance_rejects_other_dimensions():
+    with pytest.raises(ValueError, match="full covariances are for 2D or 3D"):
+        PIG(Box(x=(0, 1)), 5, covariance="full")
+    with pytest.raises(ValueError, match="covariance must be 'diagonal' or 'full'"):
+        PIG(Box(x=(0, 1)), 5, covariance="round")

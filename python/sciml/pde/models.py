@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from sciml.ops import GaussianEmbedding
 from sciml.ops.gaussian_embedding import Cutoff
 from sciml.pde.domain import Box
+from sciml.pde.full_covariance import FullCovarianceEmbedding
 from sciml.pde.taylor import Jet, TanhMLP, identity_jet
 
 
@@ -49,6 +50,9 @@ class PIG(_BoxNormalised):
         sigma0: initial standard deviation in the normalised frame (the paper: 0.1).
         weight_std: standard deviation of the initial Gaussian weights (the paper: 0.01).
         cutoff: the embedding's cutoff (see :func:`sciml.ops.gaussian_embedding`).
+        covariance: ``"diagonal"`` (the Rust kernel) or ``"full"`` (rotation × scales,
+            2D/3D, dense pure torch: see :mod:`sciml.pde.full_covariance`; it starts
+            equal to the diagonal model).
         seed: seed of the initialisation.
     """
 
@@ -61,20 +65,33 @@ class PIG(_BoxNormalised):
         sigma0: float = 0.1,
         weight_std: float = 0.01,
         cutoff: Cutoff = "auto",
+        covariance: str = "diagonal",
         seed: int = 0,
     ) -> None:
         super().__init__(domain)
         g = torch.Generator().manual_seed(seed)
-        self.embedding = GaussianEmbedding(
-            num_gaussians,
-            domain.dim,
-            channels,
-            per_channel=True,
-            sigma0=sigma0,
-            weight_std=weight_std,
-            cutoff=cutoff,
-            generator=g,
-        )
+        if covariance == "diagonal":
+            self.embedding = GaussianEmbedding(
+                num_gaussians,
+                domain.dim,
+                channels,
+                per_channel=True,
+                sigma0=sigma0,
+                weight_std=weight_std,
+                cutoff=cutoff,
+                generator=g,
+            )
+        elif covariance == "full":
+            self.embedding = FullCovarianceEmbedding(
+                num_gaussians,
+                domain.dim,
+                channels,
+                sigma0=sigma0,
+                weight_std=weight_std,
+                generator=g,
+            )
+        else:
+            raise ValueError(f"covariance must be 'diagonal' or 'full', got {covariance!r}")
         torch.manual_seed(seed)
         self.mlp = TanhMLP((channels, *hidden, 1))
 
