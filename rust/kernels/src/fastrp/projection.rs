@@ -134,9 +134,8 @@ impl Projection {
         }
     }
 
-    /// Writes row `node` densely into `row` (length dim), each entry multiplied by `scale`.
-    pub fn dense_row(&self, node: usize, scale: f32, scratch: &mut Scratch, row: &mut [f32]) {
-        row.fill(0.0);
+    /// The nonzeros of row `node` into `scratch.cols` / `scratch.vals`.
+    fn row_into_scratch(&self, node: usize, scratch: &mut Scratch) {
         let k = self.count(node);
         scratch.cols.resize(k, 0);
         scratch.vals.resize(k, 0.0);
@@ -146,6 +145,12 @@ impl Projection {
             &mut scratch.cols,
             &mut scratch.vals,
         );
+    }
+
+    /// Writes row `node` densely into `row` (length dim), each entry multiplied by `scale`.
+    pub fn dense_row(&self, node: usize, scale: f32, scratch: &mut Scratch, row: &mut [f32]) {
+        row.fill(0.0);
+        self.row_into_scratch(node, scratch);
         for (&c, &v) in scratch.cols.iter().zip(&scratch.vals) {
             row[c as usize] = v * scale;
         }
@@ -159,15 +164,7 @@ impl Projection {
         scratch: &mut Scratch,
         out: &mut Vec<Entry>,
     ) {
-        let k = self.count(node);
-        scratch.cols.resize(k, 0);
-        scratch.vals.resize(k, 0.0);
-        self.fill_row(
-            node,
-            &mut scratch.seen,
-            &mut scratch.cols,
-            &mut scratch.vals,
-        );
+        self.row_into_scratch(node, scratch);
         out.clear();
         out.extend(
             scratch
