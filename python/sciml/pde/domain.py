@@ -55,12 +55,18 @@ class Box:
         x[:, j] = self.low[j] if side == "low" else self.high[j]
         return x.to(dtype)
 
-    def grid(self, points_per_axis: dict[str, int], dtype=torch.float32) -> tuple[Tensor, tuple]:
-        """A tensor-product grid: points (M, d) in C order, and the grid's shape."""
-        axes = [
-            torch.linspace(float(self.low[j]), float(self.high[j]), points_per_axis[name])
+    def axes(self, points_per_axis: dict[str, int]) -> list[Tensor]:
+        """Evenly spaced float64 coordinates along each axis, ends included."""
+        return [
+            torch.linspace(
+                float(self.low[j]), float(self.high[j]), points_per_axis[name], dtype=torch.float64
+            )
             for j, name in enumerate(self.names)
         ]
+
+    def grid(self, points_per_axis: dict[str, int], dtype=torch.float32) -> tuple[Tensor, tuple]:
+        """A tensor-product grid of :meth:`axes`: points (M, d) in C order, and its shape."""
+        axes = self.axes(points_per_axis)
         mesh = torch.meshgrid(*axes, indexing="ij")
         points = torch.stack([m.reshape(-1) for m in mesh], 1).to(dtype)
         return points, tuple(len(a) for a in axes)

@@ -67,15 +67,7 @@ def evaluate(problem: Problem, model: nn.Module) -> GridSolution:
     ref = None
     if problem.reference is not None:
         ref = problem.reference(points.double()).double().reshape(shape).numpy()
-    axes = tuple(
-        np.linspace(lo, hi, problem.evaluation[n])
-        for n, lo, hi in zip(
-            problem.domain.names,
-            problem.domain.low.tolist(),
-            problem.domain.high.tolist(),
-            strict=True,
-        )
-    )
+    axes = tuple(a.numpy() for a in problem.domain.axes(problem.evaluation))
     return GridSolution(problem.domain.names, axes, u, ref, problem.time)
 
 
