@@ -176,6 +176,10 @@ def _private_model(options: dict[str, float]) -> Iterator[None]:
 def mesh_plate(shape: PlateShape, mesh_size: float, spline_points: int = 41) -> PlateMesh:
     """Meshes a plate with gmsh (no GUI, one thread, deterministic).
 
+    Uses gmsh in a private model: an already initialised gmsh keeps its models, current
+    model and options; otherwise gmsh is initialised and finalised around the call (see
+    :func:`gmsh_session`). gmsh is process-global: do not call this from several threads.
+
     The straight sides are lines; each wavy side is a spline through spline_points points
     of the exact curve (corners included), or a line when its coefficients are all zero.
 

@@ -233,7 +233,9 @@ def tensile2d(
         order: displacement element degree, 1 or 2 (P2 default; nodal values at vertices).
         cache_dir: root of the cache; default :func:`default_cache_dir`.
         cache: False skips the cache entirely (nothing read or written).
-        workers: processes generating missing samples (spawned; 1 = in this process).
+        workers: processes generating missing samples (1 = in this process). They are
+            spawned, so a script calling this needs an ``if __name__ == "__main__":``
+            guard; they write to the cache, so ``cache=False`` runs in this process.
         progress: show a tqdm bar.
 
     Returns:
@@ -274,7 +276,8 @@ def tensile2d(
     with tqdm(total=n, initial=n - len(missing), disable=not progress, desc="tensile2d") as bar:
         if workers > 1 and len(missing) > 1 and folder is not None:
             context = get_context("spawn")  # gmsh is process-global: never fork it
-            with ProcessPoolExecutor(min(workers, len(missing)), mp_context=context) as pool:
+            pool = ProcessPoolExecutor(min(workers, len(missing)), mp_context=context)
+            try:
                 jobs = {
                     pool.submit(_generate_into, folder / f"{i:06d}.npz", key, seed, i, params): i
                     for i in missing
@@ -286,6 +289,9 @@ def tensile2d(
                     if samples[i] is None:
                         raise RuntimeError(f"sample {i} was written but cannot be read back")
                     bar.update()
+            finally:
+                # On an error or Ctrl-C, drop the queued samples instead of generating them.
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
             with gmsh_session():
                 for i in missing:
