@@ -1,0 +1,34 @@
+"""Data-set generators and loaders, generated locally (nothing is downloaded).
+
+tensile2d    plane-strain plates of random wavy shape under tension (MMGP's Tensile2d)
+plate        the random plate shapes and their gmsh meshes
+elasticity   the scikit-fem plane-strain solver behind tensile2d
+
+Needs the ``data`` extra (gmsh, scikit-fem, meshio); they are imported when first used.
+"""
+
+from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plane_strain
+from sciml.data.plate import PlateMesh, PlateShape, gmsh_session, mesh_plate, random_plate
+from sciml.data.tensile2d import (
+    DEFAULT_MESH_SIZE,
+    Tensile2dDataset,
+    default_cache_dir,
+    tensile2d,
+    tensile2d_sample,
+)
+
+__all__ = [
+    "DEFAULT_MESH_SIZE",
+    "PlateMesh",
+    "PlateShape",
+    "Tensile2dDataset",
+    "TensileSolution",
+    "default_cache_dir",
+    "gmsh_session",
+    "mesh_plate",
+    "random_plate",
+    "solve_tension",
+    "tensile2d",
+    "tensile2d_sample",
+    "von_mises_plane_strain",
+]
