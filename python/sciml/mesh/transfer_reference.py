@@ -53,6 +53,18 @@ def _check_values(points: np.ndarray, cells: np.ndarray, dst: np.ndarray) -> Non
 
 def _affine(points: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertex 0 (M, d) and J^-1 (M, d, d) of every element, J = [v_1 - v_0, ...]."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        origin, inv, det, scale = _affine_unchecked(points, cells)
+        bad = ~np.isfinite(det) | (np.abs(det) <= DEGENERATE * scale)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"src_cells row {k} ({cells[k]}) is a degenerate element (zero measure)")
+    return origin, inv
+
+
+def _affine_unchecked(
+    points: np.ndarray, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     d = cells.shape[1] - 1
     v = points[cells]
     e = v[:, 1:, :] - v[:, :1, :]  # e[:, j] = v_{j+1} - v_0, the columns of J
@@ -77,12 +89,7 @@ def _affine(points: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarr
             for i in range(3):
                 inv[:, k, i] = rows[k][i] / det
     scale = np.prod(np.sqrt((e * e).sum(axis=2)), axis=1)
-    with np.errstate(invalid="ignore", over="ignore"):
-        bad = ~np.isfinite(det) | (np.abs(det) <= DEGENERATE * scale)
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ValueError(f"src_cells row {k} ({cells[k]}) is a degenerate element (zero measure)")
-    return v[:, 0, :], inv
+    return v[:, 0, :], inv, det, scale
 
 
 def _barycentric(
