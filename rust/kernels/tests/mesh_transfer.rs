@@ -16,7 +16,9 @@ impl Rng {
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
     fn points(&mut self, n: usize, d: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n * d).map(|_| lo + (hi - lo) * self.uniform()).collect()
+        (0..n * d)
+            .map(|_| lo + (hi - lo) * self.uniform())
+            .collect()
     }
 }
 
@@ -89,7 +91,11 @@ fn apply(t: &CsrMatrix, f: &[f64]) -> Vec<f64> {
 }
 
 fn affine(x: &[f64]) -> f64 {
-    0.25 + x.iter().enumerate().map(|(i, v)| (i as f64 + 1.5) * v).sum::<f64>()
+    0.25 + x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64 + 1.5) * v)
+        .sum::<f64>()
 }
 
 fn check_rows(t: &CsrMatrix, d: usize) {
@@ -155,7 +161,10 @@ fn shared_edges_go_to_the_lowest_element() {
     // Two triangles sharing the edge (1,0)-(0,1); its midpoint lies in both.
     let points = [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
     let mid = [0.5, 0.5];
-    for (cells, first) in [([0i64, 1, 2, 1, 3, 2], [0, 1, 2]), ([1, 3, 2, 0, 1, 2], [1, 2, 3])] {
+    for (cells, first) in [
+        ([0i64, 1, 2, 1, 3, 2], [0, 1, 2]),
+        ([1, 3, 2, 0, 1, 2], [1, 2, 3]),
+    ] {
         let t = transfer_matrix(&points, &cells, &mid, 2).unwrap();
         assert_eq!(t.indices, first);
         let w = if first[0] == 0 {
@@ -226,7 +235,12 @@ fn bad_input() {
     let mut nan = points.clone();
     nan[3] = f64::NAN;
     assert!(value(transfer_matrix(&nan, &cells, &dst, 2)));
-    assert!(value(transfer_matrix(&points, &cells, &[0.5, f64::INFINITY], 2)));
+    assert!(value(transfer_matrix(
+        &points,
+        &cells,
+        &[0.5, f64::INFINITY],
+        2
+    )));
     for bad in [-1, 9] {
         let mut c = cells.clone();
         c[4] = bad;

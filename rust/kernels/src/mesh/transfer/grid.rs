@@ -1,7 +1,7 @@
-//! A uniform grid of bins over the source mesh: each bin lists, in ascending order of
-//! their input index, the elements whose (slightly widened) bounding box overlaps it.
-//! The elements themselves are stored sorted by the bin of their centre, so that the
-//! elements a search reads are close in memory.
+//! A uniform grid of bins over the source mesh: each bin lists the elements whose
+//! (slightly widened) bounding box overlaps it. The elements are stored sorted by the
+//! bin of their centroid, so that the elements a search reads are close in memory;
+//! ties are broken by their input index.
 
 // Index loops mirror the formulas (several arrays indexed by the same axis i).
 #![allow(clippy::needless_range_loop)]
@@ -121,7 +121,7 @@ impl<const D: usize> Grid<D> {
         Ok((grid, s))
     }
 
-    /// Lists every element in the bins its box overlaps, in input order.
+    /// Lists every element in the bins its box overlaps (in stored order).
     fn fill(&mut self, s: &Simplices<D>) {
         let ranges: Vec<([usize; D], [usize; D])> = s
             .boxes
@@ -129,10 +129,6 @@ impl<const D: usize> Grid<D> {
             .with_min_len(1024)
             .map(|(blo, bhi)| (self.bin_of(blo), self.bin_of(bhi)))
             .collect();
-        let mut stored = vec![0u32; s.len()];
-        for (k, &e) in s.original.iter().enumerate() {
-            stored[e] = k as u32;
-        }
         let nbins: usize = self.n.iter().product();
         let mut offsets = vec![0usize; nbins + 1];
         for (blo, bhi) in &ranges {
@@ -143,10 +139,9 @@ impl<const D: usize> Grid<D> {
         }
         let mut next = offsets.clone();
         let mut items = vec![0u32; offsets[nbins]];
-        for &k in &stored {
-            let (blo, bhi) = ranges[k as usize];
-            self.for_each_bin(blo, bhi, |b| {
-                items[next[b]] = k;
+        for (k, (blo, bhi)) in ranges.iter().enumerate() {
+            self.for_each_bin(*blo, *bhi, |b| {
+                items[next[b]] = k as u32;
                 next[b] += 1;
             });
         }
@@ -213,13 +208,16 @@ impl<const D: usize> Grid<D> {
             return None;
         }
         let b = self.flat(&self.bin_of(p));
+        // (input index, stored index, barycentric coordinates)
+        let mut best: Option<(usize, usize, Weights)> = None;
         for &e in self.bin_items(b) {
-            let l = s.barycentric(e as usize, p);
-            if l[..=D].iter().all(|&x| x >= -TOL) {
-                return Some((e as usize, clamp_normalise::<D>(&l)));
+            let e = e as usize;
+            let l = s.barycentric(e, p);
+            if l[..=D].iter().all(|&x| x >= -TOL) && best.is_none_or(|b| s.original[e] < b.0) {
+                best = Some((s.original[e], e, l));
             }
         }
-        None
+        best.map(|(_, e, l)| (e, clamp_normalise::<D>(&l)))
     }
 
     /// The nearest element to `p` (smallest distance, then lowest input index) and the

@@ -24,9 +24,9 @@
 //! # The search
 //!
 //! A uniform grid of about one bin per element covers the source bounding box; each
-//! bin lists, in ascending order, the elements whose bounding box (widened by a relative
-//! 1e-9) overlaps it, so the first element of `x_i`'s bin that contains `x_i` is the
-//! lowest-index one overall. The nearest-element search visits rings of bins around
+//! bin lists the elements whose bounding box (widened by a relative 1e-9) overlaps it,
+//! so `x_i`'s bin lists every element that contains `x_i` within the tolerance. The
+//! elements are stored sorted by the bin of their centroid, for memory locality. The nearest-element search visits rings of bins around
 //! `x_i`'s bin (the nearest bin for a point outside the grid), pruning elements by
 //! their box distance, until the distance to the unvisited bins exceeds the best
 //! distance found: it is exact, not a heuristic. Rows are computed in parallel (rayon),

@@ -135,10 +135,6 @@ impl<'a, const D: usize> Simplices<'a, D> {
         })
     }
 
-    pub fn len(&self) -> usize {
-        self.cells.len()
-    }
-
     /// Barycentric coordinates of `p` in element `e` (D + 1 used):
     /// `lambda_{k+1} = (J^-1 (p - v_0))_k`, `lambda_0 = 1 - lambda_1 - ... - lambda_D`.
     #[inline]
