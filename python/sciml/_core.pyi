@@ -13,6 +13,7 @@ __all__ = [
     "gaussian_embedding_forward",
     "get_num_threads",
     "set_num_threads",
+    "transfer_matrix",
 ]
 __version__: str
 
@@ -57,3 +58,8 @@ def fastrp_embedding(
 def fastrp_projection(
     num_nodes: int, dim: int, sparsity: float, seed: int = 0
 ) -> npt.NDArray[np.float32]: ...
+def transfer_matrix(
+    src_points: npt.NDArray[np.float64],
+    src_cells: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    dst_points: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...

@@ -7,6 +7,7 @@
 mod arrays;
 mod fastrp;
 mod gaussian;
+mod mesh_transfer;
 mod threads;
 
 use pyo3::prelude::*;
@@ -20,5 +21,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gaussian::gaussian_embedding_backward, m)?)?;
     m.add_function(wrap_pyfunction!(fastrp::fastrp_embedding, m)?)?;
     m.add_function(wrap_pyfunction!(fastrp::fastrp_projection, m)?)?;
+    m.add_function(wrap_pyfunction!(mesh_transfer::transfer_matrix, m)?)?;
     Ok(())
 }

@@ -1,0 +1,3 @@
+//! Meshes of simplices: morphing and finite-element field transfer (MMGP).
+
+pub mod transfer;
