@@ -3,6 +3,7 @@
 Subpackages:
     ops   torch operators over the Rust kernels (Gaussian feature embedding)
     pde   PDE problems, PIG and PINN models, the trainer, reference solvers
+    gp    Gaussian-process surrogates on gpytorch (exact multi-output regression, metrics)
     graph graph embeddings (FastRP)
     viz   offscreen pictures (pyvista)
     cli   the ``sciml`` command (``sciml solve helmholtz``)

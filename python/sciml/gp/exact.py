@@ -13,7 +13,7 @@ constant in training keeps scale 1), outputs are standardised per column (a cons
 column keeps scale 1); every hyperparameter is learned in those units and reported in the
 original ones.
 
-Fitting maximises the exact log marginal likelihood by L-BFGS, from one default start and
+Fitting maximises the exact log marginal likelihood by BFGS, from one default start and
 ``n_restarts`` random starts; since the outputs are independent, each output keeps its
 own best start. All linear algebra is Cholesky in ``dtype`` (float64 by default), so
 results are exact (to rounding) for n up to a few thousand.
@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sciml.gp._gpytorch import gpytorch
+from sciml.gp.optim import batched_bfgs
 
 Kernel: TypeAlias = Literal["matern52", "matern32", "rbf"]
 KERNELS: tuple[str, ...] = ("matern52", "matern32", "rbf")
@@ -120,6 +121,10 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     return a.astype(np.float64, copy=False)
 
 
+def _grad(q: torch.Tensor) -> torch.Tensor:
+    return q.grad if q.grad is not None else torch.zeros_like(q)
+
+
 def _check_finite(a: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(a)
     if bad.any():
@@ -144,7 +149,7 @@ class GPRegressor:
         n_restarts: random starts on top of the default one. Each start draws its
             lengthscales (normalised units, shared by all outputs) log-uniformly in
             sqrt(p) * [0.05, 2]; the default start has sqrt(p) / 2.
-        max_iter: L-BFGS iterations per start.
+        max_iter: BFGS iterations per start (each output stops on its own when converged).
         noise: ``"learn"``: a Gaussian noise variance per output, learned, with lower
             bound ``noise_floor``; or a number >= 0: that noise variance, fixed. In
             standardised output units (a fraction of each output's variance) either way.
@@ -344,7 +349,7 @@ class GPRegressor:
             self._initialise(model, np.sqrt(p) * start)
             self._optimise(model)
             with torch.no_grad():
-                log_ml = self._log_ml(model)
+                log_ml = self._log_ml(model, strict=False)
             params = {k: v.detach().clone() for k, v in model.named_parameters()}
             results.append((log_ml, params))
 
@@ -375,36 +380,36 @@ class GPRegressor:
             model.likelihood.noise = torch.full((m, 1), max(1e-2, 10 * self.noise_floor), **kw)
 
     def _optimise(self, model: _BatchExactGP) -> None:
-        """Maximise the summed log marginal likelihood of the m outputs by L-BFGS.
+        """Maximise each output's log marginal likelihood, by batched BFGS.
 
-        L-BFGS with a strong-Wolfe line search, not Adam: an exact GP has few
-        hyperparameters (p + 3 per output) and a smooth, deterministic full-batch
-        objective, on which a quasi-Newton method converges in tens of iterations to a
-        tight optimum, where Adam needs hundreds of steps, a learning rate, and stops
-        short of it. The outputs' objectives are independent, so the gradient of their
-        sum is each output's own gradient; the line search is shared, a small price for
-        one batched Cholesky per evaluation.
+        Quasi-Newton, not Adam: an exact GP has few hyperparameters (p + 3 per output) and
+        a smooth, deterministic full-batch objective, on which BFGS converges in tens of
+        iterations to a tight optimum, where Adam needs hundreds of steps, a learning rate,
+        and stops short of it. Not one L-BFGS on the sum over outputs either: a shared line
+        search and history couple the outputs, and one slow output (a lengthscale running
+        to its bound) holds back all the others. :func:`sciml.gp.optim.batched_bfgs` gives
+        each output its own steps while one batched Cholesky serves them all per
+        evaluation, so an output's result is the one fitting it alone would give.
         """
         model.train()
         params = [q for q in model.parameters() if q.requires_grad]
-        opt = torch.optim.LBFGS(
-            params,
-            lr=1.0,
-            max_iter=self.max_iter,
-            tolerance_grad=1e-9,
-            tolerance_change=1e-12,
-            history_size=50,
-            line_search_fn="strong_wolfe",
-        )
-        n = model.train_targets.shape[-1]
+        m, n = model.train_targets.shape
+        sizes = [q[0].numel() for q in params]  # every parameter has the output batch first
 
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = -self._log_ml(model).sum() / n
-            loss.backward()
-            return loss
+        def objective(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            with torch.no_grad():
+                for q, chunk in zip(params, x.split(sizes, dim=1), strict=True):
+                    q.copy_(chunk.reshape(q.shape))
+            for q in params:
+                q.grad = None
+            loss = -self._log_ml(model, strict=False) / n  # (m,), +inf where K is singular
+            torch.where(torch.isfinite(loss), loss, 0.0).sum().backward()
+            grad = torch.cat([_grad(q).reshape(m, -1) for q in params], dim=1)
+            return loss.detach(), grad
 
-        opt.step(closure)
+        x0 = torch.cat([q.detach().reshape(m, -1) for q in params], dim=1)
+        result = batched_bfgs(objective, x0, max_iter=self.max_iter)
+        objective(result.x)  # leave the model at the optimum
 
     @staticmethod
     def _train_covariance(model: _BatchExactGP) -> torch.Tensor:
@@ -423,15 +428,27 @@ class GPRegressor:
             )
         return chol
 
-    def _log_ml(self, model: _BatchExactGP) -> torch.Tensor:
+    def _log_ml(self, model: _BatchExactGP, strict: bool = True) -> torch.Tensor:
         """Log marginal likelihood (m,) of the standardised training outputs, by Cholesky:
-        -r^T K^-1 r / 2 - log det K / 2 - n log(2 pi) / 2, r = y - c."""
-        chol = self._cholesky(self._train_covariance(model))
+        -r^T K^-1 r / 2 - log det K / 2 - n log(2 pi) / 2, r = y - c.
+
+        Where K is not numerically positive definite: ``_CholeskyError`` if ``strict``,
+        else -inf for those outputs (with zero gradient; the others are unaffected)."""
+        k = self._train_covariance(model)
+        chol, info = torch.linalg.cholesky_ex(k)
+        failed = info > 0
+        if failed.any():
+            if strict:
+                self._cholesky(k)  # raises, naming the outputs
+            # factor the identity in their place, so that nothing NaN reaches the gradient
+            eye = torch.eye(k.shape[-1], dtype=k.dtype, device=k.device)
+            chol = torch.linalg.cholesky(torch.where(failed[:, None, None], eye, k))
         resid = model.train_targets - model.mean_module.constant.unsqueeze(-1)
         white = torch.linalg.solve_triangular(chol, resid.unsqueeze(-1), upper=False)
         log_det = 2 * chol.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         n = resid.shape[-1]
-        return -0.5 * (white.squeeze(-1).square().sum(-1) + log_det + n * math.log(2 * math.pi))
+        log_ml = -0.5 * (white.squeeze(-1).square().sum(-1) + log_det + n * math.log(2 * math.pi))
+        return torch.where(failed, -math.inf, log_ml)
 
     # -- posterior ------------------------------------------------------------------------
 
