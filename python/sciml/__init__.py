@@ -3,6 +3,7 @@
 Subpackages:
     ops   torch operators over the Rust kernels (Gaussian feature embedding)
     pde   PDE problems, PIG and PINN models, the trainer, reference solvers
+    gp    Gaussian-process surrogates on gpytorch (exact multi-output regression, metrics)
     graph graph embeddings (FastRP)
     data  data-set generators (tensile2d: plates of random shape under tension)
     viz   offscreen pictures (pyvista)
