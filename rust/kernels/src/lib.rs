@@ -9,10 +9,12 @@
 //! - [`gaussian`]: the Gaussian feature embedding of physics-informed Gaussians
 //!   (PIG), with its x-derivatives and the gradients of all its inputs.
 //! - [`fastrp`]: FastRP node embeddings of a CSR graph by very sparse random projection.
+//! - [`mesh`]: mesh morphing for MMGP (Floater onto the unit disk, RBF) and mesh quality.
 
 mod error;
 pub mod fastrp;
 pub mod gaussian;
+pub mod mesh;
 mod real;
 
 pub use error::KernelError;
