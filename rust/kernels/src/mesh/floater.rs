@@ -36,9 +36,10 @@
 
 use std::f64::consts::{PI, TAU};
 
-use faer::linalg::solvers::Solve;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::sparse::linalg::cholesky;
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
-use faer::{Mat, Side};
+use faer::{Conj, Mat, Par, Side};
 
 use super::boundary::Topology;
 use crate::KernelError;
@@ -274,13 +275,40 @@ fn solve_interior(topo: &Topology, out: &mut [f64]) -> Result<(), KernelError> {
     }
     let symbolic = SymbolicSparseColMatRef::new_checked(ni, ni, &col_ptr, None, &row_idx);
     let matrix = SparseColMatRef::new(symbolic, &values);
-    let llt = matrix.sp_cholesky(Side::Lower).map_err(|e| {
+    // Sparse Cholesky with an approximate minimum degree ordering, run sequentially
+    // (Par::Seq, whatever faer's global setting): the same bits for any thread count.
+    let not_spd = |e: String| {
         KernelError::value(format!(
-            "the interior Laplacian system could not be factorised ({e:?}); is every \
+            "the interior Laplacian system could not be factorised ({e}); is every \
              interior node connected to the boundary?"
         ))
-    })?;
-    llt.solve_in_place(rhs.as_mut());
+    };
+    let llt = cholesky::factorize_symbolic_cholesky(
+        symbolic,
+        Side::Lower,
+        cholesky::SymmetricOrdering::Amd,
+        Default::default(),
+    )
+    .map_err(|e| not_spd(format!("{e:?}")))?;
+    let par = Par::Seq;
+    let mut mem = MemBuffer::try_new(
+        llt.factorize_numeric_llt_scratch::<f64>(par, Default::default())
+            .or(llt.solve_in_place_scratch::<f64>(2, par)),
+    )
+    .map_err(|_| KernelError::value("out of memory for the Cholesky factorisation"))?;
+    let mut l_values = vec![0.0f64; llt.len_val()];
+    let factor = llt
+        .factorize_numeric_llt(
+            &mut l_values,
+            matrix,
+            Side::Lower,
+            Default::default(),
+            par,
+            MemStack::new(&mut mem),
+            Default::default(),
+        )
+        .map_err(|e| not_spd(format!("{e:?}")))?;
+    factor.solve_in_place_with_conj(Conj::No, rhs.as_mut(), par, MemStack::new(&mut mem));
     for v in 0..n {
         let i = index[v];
         if i == NONE {
