@@ -9,15 +9,19 @@ __all__ = [
     "__version__",
     "fastrp_embedding",
     "fastrp_projection",
+    "floater_morph",
     "gaussian_embedding_backward",
     "gaussian_embedding_forward",
     "get_num_threads",
+    "rbf_morph",
     "set_num_threads",
+    "signed_measures",
     "transfer_matrix",
 ]
 __version__: str
 
 _FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+_IndexArray: TypeAlias = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 def set_num_threads(n: int | None = None) -> None: ...
 def get_num_threads() -> int: ...
@@ -63,3 +67,19 @@ def transfer_matrix(
     src_cells: npt.NDArray[np.int32] | npt.NDArray[np.int64],
     dst_points: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
+def floater_morph(
+    points: npt.NDArray[np.float64],
+    triangles: _IndexArray,
+    landmarks: _IndexArray | None = None,
+    angles: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64]: ...
+def rbf_morph(
+    points: npt.NDArray[np.float64],
+    control_points: npt.NDArray[np.float64],
+    control_displacements: npt.NDArray[np.float64],
+    kernel: str = "thin_plate",
+    support_radius: float | None = None,
+) -> npt.NDArray[np.float64]: ...
+def signed_measures(
+    points: npt.NDArray[np.float64], cells: _IndexArray
+) -> npt.NDArray[np.float64]: ...

@@ -9,7 +9,8 @@
 //! - [`gaussian`]: the Gaussian feature embedding of physics-informed Gaussians
 //!   (PIG), with its x-derivatives and the gradients of all its inputs.
 //! - [`fastrp`]: FastRP node embeddings of a CSR graph by very sparse random projection.
-//! - [`mesh`]: meshes of simplices: P1 field transfer between meshes (MMGP).
+//! - [`mesh`]: meshes of simplices for MMGP: Floater and RBF morphing, mesh quality, and
+//!   P1 field transfer between meshes.
 
 mod error;
 pub mod fastrp;

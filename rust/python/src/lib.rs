@@ -8,6 +8,7 @@ mod arrays;
 mod fastrp;
 mod gaussian;
 mod mesh_transfer;
+mod mesh_morph;
 mod threads;
 
 use pyo3::prelude::*;
@@ -22,5 +23,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fastrp::fastrp_embedding, m)?)?;
     m.add_function(wrap_pyfunction!(fastrp::fastrp_projection, m)?)?;
     m.add_function(wrap_pyfunction!(mesh_transfer::transfer_matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(mesh_morph::floater_morph, m)?)?;
+    m.add_function(wrap_pyfunction!(mesh_morph::rbf_morph, m)?)?;
+    m.add_function(wrap_pyfunction!(mesh_morph::signed_measures, m)?)?;
     Ok(())
 }

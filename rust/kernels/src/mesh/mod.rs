@@ -1,3 +1,15 @@
-//! Meshes of simplices: morphing and finite-element field transfer (MMGP).
+//! Meshes: the kernels of mesh-morphing Gaussian processes (MMGP).
+//!
+//! - [`boundary`]: the edges and the single boundary loop of a 2D triangle mesh.
+//! - [`floater`]: Floater (Tutte) morphing of a disk-like triangle mesh onto the unit disk.
+//! - [`rbf`]: radial-basis-function morphing of points by control displacements.
+//! - [`quality`]: signed cell measures and a count of inverted and degenerate cells.
+//! - [`transfer`]: P1 interpolation matrices between simplex meshes (2D and 3D).
+//!
+//! Cells are row-major `usize` node indices: `(M, 3)` triangles, `(M, 4)` tetrahedra.
 
+pub mod boundary;
+pub mod floater;
+pub mod quality;
+pub mod rbf;
 pub mod transfer;
