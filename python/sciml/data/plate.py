@@ -30,9 +30,13 @@ _WIDTH_CHECK_POINTS = 2001
 class PlateShape:
     """The plate {(x, y): x_left(y) <= x <= x_right(y), 0 <= y <= HEIGHT}.
 
-    x_left(y) = sum_k left[k-1] sin(k pi y / HEIGHT) and
-    x_right(y) = WIDTH + sum_k right[k-1] sin(k pi y / HEIGHT), k = 1..K, so the corners
-    stay at (0, 0), (WIDTH, 0), (WIDTH, HEIGHT), (0, HEIGHT) whatever the coefficients.
+    x_left(y) = sum_k left[k-1] s_k(y) and x_right(y) = WIDTH + sum_k right[k-1] s_k(y),
+    k = 1..K, with the modes s_k(y) = sin(k pi y / HEIGHT) sin(pi y / HEIGHT). Each mode
+    vanishes with zero slope at y = 0 and y = HEIGHT, so the corners stay at (0, 0),
+    (WIDTH, 0), (WIDTH, HEIGHT), (0, HEIGHT) and meet the bottom and top at right angles
+    whatever the coefficients. Right angles matter at the bottom: there the side (free)
+    meets the roller support, and an obtuse corner there is a stress singularity, whose
+    mesh-dependent peak would make the maximum von Mises stress ill-defined.
 
     Attributes:
         left: (K,) float64 sine coefficients of the left side.
@@ -59,7 +63,10 @@ class PlateShape:
     @staticmethod
     def _series(coefficients: np.ndarray, y: np.ndarray) -> np.ndarray:
         k = np.arange(1, coefficients.size + 1)
-        return np.sin(np.multiply.outer(y, k) * (np.pi / HEIGHT)) @ coefficients
+        modes = (
+            np.sin(np.multiply.outer(y, k) * (np.pi / HEIGHT)) * np.sin(np.pi * y / HEIGHT)[:, None]
+        )
+        return modes @ coefficients
 
     def x_left(self, y: np.ndarray) -> np.ndarray:
         """(M,) float64 abscissae of the left side at heights y (M,)."""

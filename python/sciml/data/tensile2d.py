@@ -1,7 +1,7 @@
 """Tensile2d-like data set: plane-strain plates of random wavy shape pulled at the top.
 
 A local stand-in for the Tensile2d set of MMGP (Casenave et al. 2023): each sample is a
-plate [0, 1] x [0, 2] whose left and right sides are random sine series
+plate [0, 1] x [0, 2] whose left and right sides are random smooth sine series
 (:func:`sciml.data.plate.random_plate`), meshed by gmsh, with inputs E ~ U[1, 2],
 nu ~ U[0.25, 0.35], P ~ U[0.5, 1.5] and the displacement and von Mises stress of
 :func:`sciml.data.elasticity.solve_tension` as outputs. Nothing is downloaded.
@@ -47,7 +47,7 @@ __all__ = [
     "tensile2d_sample",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: sides meet the bottom and top at right angles
 DEFAULT_MESH_SIZE = 0.029  # about 3000 nodes per sample (2450-3360, mean 2990)
 INPUT_NAMES = ("E", "nu", "P")
 INPUT_RANGES = ((1.0, 2.0), (0.25, 0.35), (0.5, 1.5))
