@@ -50,6 +50,15 @@ def test_space_time_examples(name, extra, tmp_path, monkeypatch):
         assert (tmp_path / file).stat().st_size > 0
 
 
+def test_mmgp_tensile2d(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["--train", "12", "--test", "3", "--mesh-size", "0.15", "--modes", "4"]
+    scores = load("mmgp_tensile2d").main([*args, "--out", str(tmp_path)])
+    assert scores["u2 rel RMSE"] < 0.5  # twelve samples: only that it fits and predicts
+    for name in ("mmgp.pkl", "scores.json", "von_mises_test0.vtu", "von_mises_test0.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
 def test_every_example_has_a_test():
     tested = {
         "poisson_gaussians",
@@ -58,5 +67,6 @@ def test_every_example_has_a_test():
         "flow_mixing",
         "allen_cahn",
         "nonlinear_diffusion",
+        "mmgp_tensile2d",
     }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
