@@ -14,7 +14,9 @@ with the folded-element count and the error of a transferred linear field.
 
 MMGP: the set's last --test samples are the test set, the first n of the rest train.
 Fields are scored by the PLAID relative RMSE, scalars by the per-sample relative RMSE,
-uncertainty by the 95% interval coverage over all test nodes.
+uncertainty by the 95% interval coverage over all test nodes. A scalar that is the maximum
+of a field ("max_von_mises") is scored twice: as regressed by its own GP, and as the
+maximum of the predicted field ("max_von_mises_from_field").
 """
 
 from __future__ import annotations
@@ -115,6 +117,10 @@ def _scores(prediction, truth) -> dict:
             out[f"{name}_coverage95"] = nodal_coverage(values, prediction.fields[name], std)
     for name, values in truth.scalars.items():
         out[name] = scalar_rel_rmse(prediction.scalars[name], values)
+        field = name.removeprefix("max_")
+        if field in prediction.fields:  # the same maximum, taken over the predicted field
+            maxima = np.array([f.max() for f in prediction.fields[field]])
+            out[f"{name}_from_field"] = scalar_rel_rmse(maxima, values)
     return out
 
 

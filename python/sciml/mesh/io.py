@@ -42,6 +42,8 @@ def write(
     for name, values in (point_data or {}).items():
         if len(values) != n:
             raise ValueError(f"point_data {name!r} has {len(values)} values for {n} nodes")
+    if points.ndim == 2 and points.shape[1] == 2:  # several formats (VTU) want 3D points
+        points = np.column_stack([points, np.zeros(n)])
     path = Path(path)
     mesh = _meshio().Mesh(
         points, [("triangle", np.asarray(triangles))], point_data=dict(point_data or {})

@@ -133,7 +133,11 @@ class MMGP:
         self.scalar_names_ = tuple(scalars)
         self.n_inputs_ = inputs.shape[1]
         features = np.hstack([self.shape_pod_.project(coordinates), inputs])
-        self.regressor_ = copy.deepcopy(self.regressor) if self.regressor is not None else _gp()
+        self.regressor_ = (
+            copy.deepcopy(self.regressor)
+            if self.regressor is not None
+            else _gp(progress=self.progress)
+        )
         self.regressor_.fit(features, np.hstack(targets))
         return self
 
@@ -233,10 +237,10 @@ class MMGP:
         return CommonMesh.from_arrays(points, triangles)
 
 
-def _gp():
+def _gp(progress: bool):
     from sciml.gp import GPRegressor
 
-    return GPRegressor()
+    return GPRegressor(progress=progress)
 
 
 def _residual_variance(
