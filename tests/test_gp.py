@@ -174,8 +174,8 @@ def test_each_output_keeps_its_best_start(monkeypatch):
     logs: list[np.ndarray] = []
     original = GPRegressor._log_ml
 
-    def spy(self, model, strict=True):
-        out = original(self, model, strict)
+    def spy(self, model, strict=True, rows=None):
+        out = original(self, model, strict, rows)
         if not torch.is_grad_enabled():  # the evaluation after each start
             logs.append(out.numpy().copy())
         return out
@@ -244,13 +244,26 @@ def test_shapes(n, p, m, n_new):
     assert np.isfinite(mean).all() and (std > 0).all()
 
 
-def _rosenbrock(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _rosenbrock(x: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rows of x (m, 2) -> (f (m,), gradient (m, 2)), Rosenbrock's function of each row."""
     x = x.detach().requires_grad_(True)
     f = (1 - x[:, 0]) ** 2 + 100 * (x[:, 1] - x[:, 0] ** 2) ** 2
     f.sum().backward()
     assert x.grad is not None
     return f.detach(), x.grad
+
+
+def _rosenbrock_of_rows(x: torch.Tensor, rows: torch.Tensor):
+    """As _rosenbrock, but NaN in the rows the optimiser did not ask for."""
+    f, g = _rosenbrock(x, rows)
+    return torch.where(rows, f, torch.nan), torch.where(rows[:, None], g, torch.nan)
+
+
+def test_batched_bfgs_reads_only_the_rows_it_asks_for():
+    x0 = torch.tensor([[-1.2, 1.0], [0.0, 0.0], [2.0, -1.0]], dtype=torch.float64)
+    everything = batched_bfgs(_rosenbrock, x0, max_iter=500)
+    asked = batched_bfgs(_rosenbrock_of_rows, x0, max_iter=500)
+    torch.testing.assert_close(asked.x, everything.x, rtol=0, atol=0)
 
 
 def test_batched_bfgs_solves_each_problem_as_alone():

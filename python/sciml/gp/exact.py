@@ -396,20 +396,25 @@ class GPRegressor:
         m, n = model.train_targets.shape
         sizes = [q[0].numel() for q in params]  # every parameter has the output batch first
 
-        def objective(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def objective(x: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             with torch.no_grad():
                 for q, chunk in zip(params, x.split(sizes, dim=1), strict=True):
                     q.copy_(chunk.reshape(q.shape))
             for q in params:
                 q.grad = None
-            loss = -self._log_ml(model, strict=False) / n  # (m,), +inf where K is singular
+            # Only the outputs still moving pay for a Cholesky: (rows,), +inf where singular.
+            loss = -self._log_ml(model, strict=False, rows=rows) / n
             torch.where(torch.isfinite(loss), loss, 0.0).sum().backward()
             grad = torch.cat([_grad(q).reshape(m, -1) for q in params], dim=1)
-            return loss.detach(), grad
+            f = torch.full((m,), math.inf, dtype=x.dtype, device=x.device)
+            f[rows] = loss.detach()
+            return f, grad
 
         x0 = torch.cat([q.detach().reshape(m, -1) for q in params], dim=1)
         result = batched_bfgs(objective, x0, max_iter=self.max_iter)
-        objective(result.x)  # leave the model at the optimum
+        with torch.no_grad():  # leave the model at the optimum
+            for q, chunk in zip(params, result.x.split(sizes, dim=1), strict=True):
+                q.copy_(chunk.reshape(q.shape))
 
     @staticmethod
     def _train_covariance(model: _BatchExactGP) -> torch.Tensor:
@@ -428,13 +433,19 @@ class GPRegressor:
             )
         return chol
 
-    def _log_ml(self, model: _BatchExactGP, strict: bool = True) -> torch.Tensor:
+    def _log_ml(
+        self, model: _BatchExactGP, strict: bool = True, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Log marginal likelihood (m,) of the standardised training outputs, by Cholesky:
-        -r^T K^-1 r / 2 - log det K / 2 - n log(2 pi) / 2, r = y - c.
+        -r^T K^-1 r / 2 - log det K / 2 - n log(2 pi) / 2, r = y - c; only for the outputs
+        marked in the bool mask ``rows`` (m,) when it is given.
 
         Where K is not numerically positive definite: ``_CholeskyError`` if ``strict``,
         else -inf for those outputs (with zero gradient; the others are unaffected)."""
         k = self._train_covariance(model)
+        resid = model.train_targets - model.mean_module.constant.unsqueeze(-1)
+        if rows is not None:
+            k, resid = k[rows], resid[rows]
         chol, info = torch.linalg.cholesky_ex(k)
         failed = info > 0
         if failed.any():
@@ -443,7 +454,6 @@ class GPRegressor:
             # factor the identity in their place, so that nothing NaN reaches the gradient
             eye = torch.eye(k.shape[-1], dtype=k.dtype, device=k.device)
             chol = torch.linalg.cholesky(torch.where(failed[:, None, None], eye, k))
-        resid = model.train_targets - model.mean_module.constant.unsqueeze(-1)
         white = torch.linalg.solve_triangular(chol, resid.unsqueeze(-1), upper=False)
         log_det = 2 * chol.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         n = resid.shape[-1]

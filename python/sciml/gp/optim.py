@@ -26,8 +26,10 @@ from typing import NamedTuple
 
 import torch
 
-Objective = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-"""x (m, d) -> (f (m,), gradient (m, d)); f may be inf or NaN where undefined."""
+Objective = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+"""(x (m, d), rows (m,) bool) -> (f (m,), gradient (m, d)); f may be inf or NaN where
+undefined. Only the rows marked in ``rows`` are read, so an objective may skip the others
+(problems that have converged or whose line search is done) and return anything there."""
 
 
 class BFGSResult(NamedTuple):
@@ -56,7 +58,7 @@ def batched_bfgs(
     """
     x = x0.detach().clone()
     m, d = x.shape
-    f, g = fun(x)
+    f, g = fun(x, torch.ones(m, dtype=torch.bool, device=x.device))
     n_calls = 1
     eye = torch.eye(d, dtype=x.dtype, device=x.device)
     h = eye.repeat(m, 1, 1)
@@ -82,9 +84,9 @@ def batched_bfgs(
         pending = active.clone()
         for _ in range(max_backtracks + 1):
             trial = torch.where(pending[:, None], x + t[:, None] * p, x_new)
-            f_t, g_t = fun(trial)
+            f_t, g_t = fun(trial, pending)
             n_calls += 1
-            finite = torch.isfinite(f_t) & torch.isfinite(g_t).all(-1)
+            finite = pending & torch.isfinite(f_t) & torch.isfinite(g_t).all(-1)
             ok = pending & finite & (f_t <= f + c1 * t * slope)
             x_new[ok], f_new[ok], g_new[ok] = trial[ok], f_t[ok], g_t[ok]
             pending &= ~ok
