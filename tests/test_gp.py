@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import pickle
 
 import numpy as np
@@ -386,3 +387,40 @@ def test_metrics():
         coverage(y, zeros, ones, level=1.0)
     with pytest.raises(ValueError, match="std must be >= 0"):
         coverage(y, zeros, -ones)
+
+
+def test_log_likelihood_gradient_matches_autograd_through_cholesky():
+    from sciml.gp.likelihood import gaussian_log_likelihood
+
+    rng = np.random.default_rng(0)
+    a = torch.tensor(rng.normal(size=(3, 6, 6)))
+    k = (a @ a.mT / 6 + 0.5 * torch.eye(6)).requires_grad_(True)
+    resid = torch.tensor(rng.normal(size=(3, 6)), requires_grad=True)
+    # Perturbations kept symmetric: K's gradient is the symmetric one.
+    symmetric = lambda half, r: gaussian_log_likelihood(half + half.mT, r)  # noqa: E731
+    assert torch.autograd.gradcheck(symmetric, (k / 2, resid))
+    direct = torch.distributions.MultivariateNormal(torch.zeros(6, dtype=k.dtype), k)
+    torch.testing.assert_close(gaussian_log_likelihood(k, resid), direct.log_prob(resid))
+
+
+def test_log_likelihood_of_a_singular_member_is_minus_infinity_without_gradient():
+    from sciml.gp.likelihood import gaussian_log_likelihood
+
+    k = torch.stack([torch.eye(3), torch.zeros(3, 3)]).double().requires_grad_(True)
+    resid = torch.ones(2, 3, dtype=torch.float64)
+    out = gaussian_log_likelihood(k, resid)
+    assert torch.isfinite(out[0]) and out[1] == -math.inf
+    torch.where(torch.isfinite(out), out, 0.0).sum().backward()
+    assert torch.isfinite(k.grad).all() and (k.grad[1] == 0).all()
+
+
+@pytest.mark.parametrize("kernel", ["matern52", "matern32", "rbf"])
+def test_lean_training_covariance_equals_gpytorchs(kernel):
+    rng = np.random.default_rng(1)
+    x, y = rng.random((30, 3)), rng.normal(size=(30, 2))
+    gp = GPRegressor(kernel, n_restarts=0, max_iter=5).fit(x, y)
+    model = gp.model_
+    lean = gp._train_covariance(model)
+    diag = (model.likelihood.noise + model.jitter).expand(lean.shape[:-1])
+    reference = model.covar_module(model.train_inputs[0]).to_dense() + torch.diag_embed(diag)
+    torch.testing.assert_close(lean, reference, rtol=1e-12, atol=1e-12)
