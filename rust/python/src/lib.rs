@@ -7,8 +7,8 @@
 mod arrays;
 mod fastrp;
 mod gaussian;
-mod mesh_transfer;
 mod mesh_morph;
+mod mesh_transfer;
 mod threads;
 
 use pyo3::prelude::*;

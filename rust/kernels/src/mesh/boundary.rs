@@ -127,31 +127,42 @@ fn triangle_error(points: &[f64], t: &[usize], n: usize) -> Option<String> {
 /// each; errors on an edge used by more than two triangles.
 fn edges_once(triangles: &[usize], n: usize) -> Result<Vec<(usize, usize, u8)>, KernelError> {
     debug_assert!(n < u32::MAX as usize);
-    let mut keys: Vec<u64> = triangles
-        .par_chunks_exact(3)
-        .flat_map_iter(|t| {
-            [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])]
-                .into_iter()
-                .map(|(a, b)| ((a.min(b) as u64) << 32) | a.max(b) as u64)
-        })
-        .collect();
-    keys.par_sort_unstable();
-    let mut edges = Vec::with_capacity(keys.len() / 2 + 1);
-    let mut i = 0;
-    while i < keys.len() {
-        let mut j = i + 1;
-        while j < keys.len() && keys[j] == keys[i] {
-            j += 1;
+    let sides = |t: &[usize]| [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])];
+    // Counting sort of the triangle sides by their smaller node, then each (small)
+    // bucket sorted by the larger node.
+    let mut start = vec![0usize; n + 1];
+    for t in triangles.chunks_exact(3) {
+        for (a, b) in sides(t) {
+            start[a.min(b) + 1] += 1;
         }
-        let (a, b) = ((keys[i] >> 32) as usize, (keys[i] & 0xffff_ffff) as usize);
-        if j - i > 2 {
-            return Err(KernelError::value(format!(
-                "edge ({a}, {b}) is shared by {} triangles (non-manifold mesh; at most 2 allowed)",
-                j - i
-            )));
+    }
+    for a in 0..n {
+        start[a + 1] += start[a];
+    }
+    let mut next = start.clone();
+    let mut other = vec![0u32; triangles.len()];
+    for t in triangles.chunks_exact(3) {
+        for (a, b) in sides(t) {
+            let a_min = a.min(b);
+            other[next[a_min]] = a.max(b) as u32;
+            next[a_min] += 1;
         }
-        edges.push((a, b, (j - i) as u8));
-        i = j;
+    }
+    let mut edges = Vec::with_capacity(triangles.len() / 2 + n);
+    for a in 0..n {
+        let bucket = &mut other[start[a]..start[a + 1]];
+        bucket.sort_unstable();
+        for run in bucket.chunk_by(|x, y| x == y) {
+            let b = run[0] as usize;
+            if run.len() > 2 {
+                return Err(KernelError::value(format!(
+                    "edge ({a}, {b}) is shared by {} triangles (non-manifold mesh; at most 2 \
+                     allowed)",
+                    run.len()
+                )));
+            }
+            edges.push((a, b, run.len() as u8));
+        }
     }
     Ok(edges)
 }

@@ -13,9 +13,9 @@
 //!
 //! The matrix is a principal submatrix of the graph Laplacian of a connected graph, so
 //! it is symmetric positive definite; both coordinates are solved together (two
-//! right-hand sides) with a sparse Cholesky factorisation (faer, with a fill-reducing
-//! AMD ordering). By Tutte's theorem the result has no folded triangle, since the unit
-//! disk is convex.
+//! right-hand sides) with a sparse Cholesky factorisation (nested dissection by the
+//! node coordinates, multifrontal: see [`super::dissection`]). By Tutte's theorem the
+//! result has no folded triangle, since the unit disk is convex.
 //!
 //! # Where the boundary goes
 //!
@@ -36,12 +36,8 @@
 
 use std::f64::consts::{PI, TAU};
 
-use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::sparse::linalg::cholesky;
-use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
-use faer::{Conj, Mat, Par, Side};
-
 use super::boundary::Topology;
+use super::dissection::{solve_spd, MeshSystem};
 use crate::KernelError;
 
 /// Boundary nodes pinned to angles (radians) on the unit circle.
@@ -70,7 +66,7 @@ pub fn floater_morph(
         out[2 * v] = t.cos();
         out[2 * v + 1] = t.sin();
     }
-    solve_interior(&topo, &mut out)?;
+    solve_interior(points, &topo, &mut out)?;
     Ok(out)
 }
 
@@ -210,111 +206,77 @@ fn check_landmarks(
 
 /// Fills the interior rows of `out` (N, 2), whose boundary rows are set, by the
 /// uniform-weight Laplacian solve.
-fn solve_interior(topo: &Topology, out: &mut [f64]) -> Result<(), KernelError> {
-    let n = topo.num_nodes;
+fn solve_interior(points: &[f64], topo: &Topology, out: &mut [f64]) -> Result<(), KernelError> {
     const NONE: usize = usize::MAX;
-    let mut index = vec![0usize; n];
+    let mut index = vec![0usize; topo.num_nodes];
     for &v in &topo.boundary {
         index[v] = NONE;
     }
-    let mut ni = 0;
-    for slot in index.iter_mut() {
+    let mut interior = Vec::with_capacity(topo.num_nodes - topo.boundary.len());
+    for (v, slot) in index.iter_mut().enumerate() {
         if *slot != NONE {
-            *slot = ni;
-            ni += 1;
+            *slot = interior.len();
+            interior.push(v);
         }
     }
+    let ni = interior.len();
     if ni == 0 {
         return Ok(());
     }
-    // Lower triangle in CSC: column j holds the diagonal, then the interior neighbours
-    // k > j. Edges are sorted by (a, b) with a < b and the interior numbering keeps the
-    // node order, so each column's rows come sorted.
+    // The interior graph in CSR (both directions), the degrees (boundary neighbours
+    // included) and the right-hand sides (the sums of the boundary neighbours).
     let mut degree = vec![0.0f64; ni];
-    let mut col_ptr = vec![0usize; ni + 1];
-    let mut rhs = Mat::<f64>::zeros(ni, 2);
+    let mut offsets = vec![0usize; ni + 1];
+    let mut rhs = vec![0.0f64; 2 * ni];
     for &(a, b) in &topo.edges {
         let (ia, ib) = (index[a], index[b]);
-        if ia != NONE {
-            degree[ia] += 1.0;
-        }
-        if ib != NONE {
-            degree[ib] += 1.0;
-        }
-        match (ia != NONE, ib != NONE) {
-            (true, true) => col_ptr[ia + 1] += 1,
-            (true, false) => {
-                rhs[(ia, 0)] += out[2 * b];
-                rhs[(ia, 1)] += out[2 * b + 1];
+        for (i, j, w) in [(ia, ib, b), (ib, ia, a)] {
+            if i == NONE {
+                continue;
             }
-            (false, true) => {
-                rhs[(ib, 0)] += out[2 * a];
-                rhs[(ib, 1)] += out[2 * a + 1];
+            degree[i] += 1.0;
+            if j == NONE {
+                rhs[2 * i] += out[2 * w];
+                rhs[2 * i + 1] += out[2 * w + 1];
+            } else {
+                offsets[i + 1] += 1;
             }
-            (false, false) => {}
         }
     }
-    for j in 0..ni {
-        col_ptr[j + 1] += col_ptr[j] + 1;
+    for i in 0..ni {
+        offsets[i + 1] += offsets[i];
     }
-    let nnz = col_ptr[ni];
-    let mut row_idx = vec![0usize; nnz];
-    let mut values = vec![-1.0f64; nnz];
-    let mut fill: Vec<usize> = col_ptr[..ni].to_vec();
-    for j in 0..ni {
-        row_idx[fill[j]] = j;
-        values[fill[j]] = degree[j];
-        fill[j] += 1;
-    }
+    let mut neighbours = vec![0usize; offsets[ni]];
+    let mut fill = offsets[..ni].to_vec();
     for &(a, b) in &topo.edges {
         let (ia, ib) = (index[a], index[b]);
         if ia != NONE && ib != NONE {
-            row_idx[fill[ia]] = ib;
+            neighbours[fill[ia]] = ib;
             fill[ia] += 1;
+            neighbours[fill[ib]] = ia;
+            fill[ib] += 1;
         }
     }
-    let symbolic = SymbolicSparseColMatRef::new_checked(ni, ni, &col_ptr, None, &row_idx);
-    let matrix = SparseColMatRef::new(symbolic, &values);
-    // Sparse Cholesky with an approximate minimum degree ordering, run sequentially
-    // (Par::Seq, whatever faer's global setting): the same bits for any thread count.
-    let not_spd = |e: String| {
+    let values = vec![-1.0f64; neighbours.len()];
+    let coords: Vec<f64> = interior
+        .iter()
+        .flat_map(|&v| [points[2 * v], points[2 * v + 1]])
+        .collect();
+    let system = MeshSystem {
+        coords: &coords,
+        diag: &degree,
+        offsets: &offsets,
+        neighbours: &neighbours,
+        values: &values,
+    };
+    solve_spd(&system, &mut rhs, 2).map_err(|e| {
         KernelError::value(format!(
             "the interior Laplacian system could not be factorised ({e}); is every \
              interior node connected to the boundary?"
         ))
-    };
-    let llt = cholesky::factorize_symbolic_cholesky(
-        symbolic,
-        Side::Lower,
-        cholesky::SymmetricOrdering::Amd,
-        Default::default(),
-    )
-    .map_err(|e| not_spd(format!("{e:?}")))?;
-    let par = Par::Seq;
-    let mut mem = MemBuffer::try_new(
-        llt.factorize_numeric_llt_scratch::<f64>(par, Default::default())
-            .or(llt.solve_in_place_scratch::<f64>(2, par)),
-    )
-    .map_err(|_| KernelError::value("out of memory for the Cholesky factorisation"))?;
-    let mut l_values = vec![0.0f64; llt.len_val()];
-    let factor = llt
-        .factorize_numeric_llt(
-            &mut l_values,
-            matrix,
-            Side::Lower,
-            Default::default(),
-            par,
-            MemStack::new(&mut mem),
-            Default::default(),
-        )
-        .map_err(|e| not_spd(format!("{e:?}")))?;
-    factor.solve_in_place_with_conj(Conj::No, rhs.as_mut(), par, MemStack::new(&mut mem));
-    for v in 0..n {
-        let i = index[v];
-        if i == NONE {
-            continue;
-        }
-        let y = [rhs[(i, 0)], rhs[(i, 1)]];
+    })?;
+    for (i, &v) in interior.iter().enumerate() {
+        let y = [rhs[2 * i], rhs[2 * i + 1]];
         if !(y[0].is_finite() && y[1].is_finite()) {
             return Err(KernelError::value(format!(
                 "the interior Laplacian solve gave a non-finite position for node {v}"

@@ -1,6 +1,7 @@
 //! Meshes: the kernels of mesh-morphing Gaussian processes (MMGP).
 //!
 //! - [`boundary`]: the edges and the single boundary loop of a 2D triangle mesh.
+//! - [`dissection`]: a direct SPD solve on mesh graphs (nested dissection, multifrontal).
 //! - [`floater`]: Floater (Tutte) morphing of a disk-like triangle mesh onto the unit disk.
 //! - [`rbf`]: radial-basis-function morphing of points by control displacements.
 //! - [`quality`]: signed cell measures and a count of inverted and degenerate cells.
@@ -9,6 +10,7 @@
 //! Cells are row-major `usize` node indices: `(M, 3)` triangles, `(M, 4)` tetrahedra.
 
 pub mod boundary;
+pub mod dissection;
 pub mod floater;
 pub mod quality;
 pub mod rbf;

@@ -92,33 +92,40 @@ impl<const D: usize> Grid<D> {
             offsets: Vec::new(),
             items: Vec::new(),
         };
-        // Elements sorted by the bin of their centroid (counting sort, stable).
-        let keys: Vec<usize> = cells
-            .par_iter()
-            .with_min_len(1024)
-            .map(|cell| {
-                let centre: [f64; D] = std::array::from_fn(|i| {
-                    cell[..=D].iter().map(|&v| vertex(v, i)).sum::<f64>() / (D + 1) as f64
-                });
-                grid.flat(&grid.bin_of(&centre))
+        // Elements sorted by the bin of their centroid.
+        let order = grid.counting_sort(m, |e| {
+            let cell = &cells[e];
+            std::array::from_fn(|i| {
+                cell[..=D].iter().map(|&v| vertex(v, i)).sum::<f64>() / (D + 1) as f64
             })
+        });
+        let s = Simplices::new(points, cells, order)?;
+        grid.fill(&s);
+        Ok((grid, s))
+    }
+
+    /// The items `0..count` sorted by the bin of their point `at(item)`, stably
+    /// (a counting sort; points outside the grid count in the nearest bin).
+    pub fn counting_sort(&self, count: usize, at: impl Fn(usize) -> [f64; D] + Sync) -> Vec<usize> {
+        let keys: Vec<usize> = (0..count)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|k| self.flat(&self.bin_of(&at(k))))
             .collect();
-        let nbins: usize = n.iter().product();
+        let nbins: usize = self.n.iter().product();
         let mut start = vec![0usize; nbins + 1];
-        for &k in &keys {
-            start[k + 1] += 1;
+        for &b in &keys {
+            start[b + 1] += 1;
         }
         for b in 0..nbins {
             start[b + 1] += start[b];
         }
-        let mut order = vec![0usize; m];
-        for (e, &k) in keys.iter().enumerate() {
-            order[start[k]] = e;
-            start[k] += 1;
+        let mut order = vec![0usize; count];
+        for (k, &b) in keys.iter().enumerate() {
+            order[start[b]] = k;
+            start[b] += 1;
         }
-        let s = Simplices::new(points, cells, order)?;
-        grid.fill(&s);
-        Ok((grid, s))
+        order
     }
 
     /// Lists every element in the bins its box overlaps (in stored order).

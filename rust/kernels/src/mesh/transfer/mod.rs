@@ -30,7 +30,8 @@
 //! `x_i`'s bin (the nearest bin for a point outside the grid), pruning elements by
 //! their box distance, until the distance to the unvisited bins exceeds the best
 //! distance found: it is exact, not a heuristic. Rows are computed in parallel (rayon),
-//! each independently, so the result does not depend on the number of threads.
+//! each independently (visiting the points bin by bin, for memory locality), so the
+//! result does not depend on the number of threads.
 
 mod grid;
 mod simplex;
@@ -162,19 +163,32 @@ fn rows_of<const D: usize>(
 ) -> Result<(Vec<i64>, Vec<f64>), KernelError> {
     let (grid, simplices) = Grid::<D>::build(src_points, &cells)?;
     let nd = dst_points.len() / D;
+    // The points are located in the order of their bins, so that nearby points, which
+    // read the same elements, are handled together (far fewer cache misses).
+    let order = grid.counting_sort(nd, |i| std::array::from_fn(|k| dst_points[i * D + k]));
+    let found: Vec<(usize, Weights)> = order
+        .par_iter()
+        .with_min_len(256)
+        .map(|&i| {
+            let p: [f64; D] = std::array::from_fn(|k| dst_points[i * D + k]);
+            grid.locate_inside(&simplices, &p)
+                .unwrap_or_else(|| grid.nearest(&simplices, &p))
+        })
+        .collect();
+    let mut rank = vec![0usize; nd];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
     let mut indices = vec![0i64; nd * (D + 1)];
     let mut data = vec![0.0f64; nd * (D + 1)];
     indices
         .par_chunks_mut(D + 1)
         .zip(data.par_chunks_mut(D + 1))
-        .zip(dst_points.par_chunks_exact(D))
+        .zip(rank.par_iter())
         .with_min_len(256)
-        .for_each(|((idx, w), x)| {
-            let p: [f64; D] = std::array::from_fn(|i| x[i]);
-            let (e, weights) = grid
-                .locate_inside(&simplices, &p)
-                .unwrap_or_else(|| grid.nearest(&simplices, &p));
-            write_row::<D>(&simplices.cells[e], &weights, idx, w);
+        .for_each(|((idx, w), &r)| {
+            let (e, weights) = &found[r];
+            write_row::<D>(&simplices.cells[*e], weights, idx, w);
         });
     Ok((indices, data))
 }
