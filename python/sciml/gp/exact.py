@@ -418,14 +418,21 @@ class GPRegressor:
             for q, chunk in zip(params, result.x.split(sizes, dim=1), strict=True):
                 q.copy_(chunk.reshape(q.shape))
 
-    def _train_covariance(self, model: _BatchExactGP) -> torch.Tensor:
-        """K + (noise + jitter) I (m, n, n) at the training inputs, standardised units,
-        from the model's parameters by :func:`sciml.gp.kernels.ard_correlation` (the
-        numbers of ``model.covar_module``, at a fraction of its cost in the fit's loop)."""
+    def _train_covariance(
+        self, model: _BatchExactGP, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """K + (noise + jitter) I (m, n, n) at the training inputs, standardised units, or
+        only for the outputs marked in the bool mask ``rows`` (m,); from the model's
+        parameters by :func:`sciml.gp.kernels.ard_correlation` (the numbers of
+        ``model.covar_module``, at a fraction of its cost in the fit's loop)."""
         scale = model.covar_module
-        corr = ard_correlation(model.train_inputs[0], scale.base_kernel.lengthscale, self.kernel)
-        k = scale.outputscale[:, None, None] * corr
-        diag = (model.likelihood.noise + model.jitter).expand(k.shape[:-1])
+        lengthscale, outputscale = scale.base_kernel.lengthscale, scale.outputscale
+        noise = model.likelihood.noise
+        if rows is not None:
+            lengthscale, outputscale, noise = lengthscale[rows], outputscale[rows], noise[rows]
+        corr = ard_correlation(model.train_inputs[0], lengthscale, self.kernel)
+        k = outputscale[:, None, None] * corr
+        diag = (noise + model.jitter).expand(k.shape[:-1])
         return k + torch.diag_embed(diag)
 
     @staticmethod
@@ -447,10 +454,10 @@ class GPRegressor:
 
         Where K is not numerically positive definite: ``_CholeskyError`` if ``strict``,
         else -inf for those outputs (with zero gradient; the others are unaffected)."""
-        k = self._train_covariance(model)
+        k = self._train_covariance(model, rows)
         resid = model.train_targets - model.mean_module.constant.unsqueeze(-1)
         if rows is not None:
-            k, resid = k[rows], resid[rows]
+            resid = resid[rows]
         log_ml = gaussian_log_likelihood(k, resid)
         if strict and not torch.isfinite(log_ml).all():
             self._cholesky(k)  # raises, naming the outputs
