@@ -128,11 +128,14 @@ pub fn solve_spd(system: &MeshSystem<'_>, rhs: &mut [f64], nrhs: usize) -> Resul
     };
     let front = ctx.factorise(&tree)?.front;
     let mut x = vec![0.0; n * nrhs];
-    front.backward(&mut x, nrhs);
+    match nrhs {
+        1 => front.backward::<1>(&mut x),
+        2 => front.backward::<2>(&mut x),
+        3 => front.backward::<3>(&mut x),
+        _ => front.backward::<4>(&mut x),
+    }
     for (p, &v) in order.iter().enumerate() {
-        for r in 0..nrhs {
-            rhs[v * nrhs + r] = x[r * n + p];
-        }
+        rhs[v * nrhs..(v + 1) * nrhs].copy_from_slice(&x[p * nrhs..(p + 1) * nrhs]);
     }
     Ok(())
 }
@@ -261,7 +264,7 @@ struct Front {
     rows: Vec<usize>,
     /// (k + u, k): L11 (lower triangle) over L21.
     l: Mat<f64>,
-    /// The own rows of `L^-1 B` (k, nrhs), column-major.
+    /// The own rows of `L^-1 B` (k, nrhs), row-major.
     y: Vec<f64>,
     children: Option<Box<[Front; 2]>>,
 }
@@ -280,7 +283,7 @@ struct Factorised {
     front: Front,
     /// The update of the later rows' matrix (u, u) (lower triangle).
     update: Mat<f64>,
-    /// The update of the later rows' right-hand sides (u, nrhs), column-major.
+    /// The update of the later rows' right-hand sides (u, nrhs), row-major.
     carry: Vec<f64>,
 }
 
@@ -341,13 +344,12 @@ impl Context<'_> {
             }
         }
         let nrhs = self.nrhs;
-        // The right-hand sides of the front, (f, nrhs) column-major.
+        // The right-hand sides of the front, (f, nrhs) row-major (the right-hand sides
+        // of a row side by side: each factor column is read once for all of them).
         let mut b = vec![0.0f64; f * nrhs];
         for (i, p) in own.clone().enumerate() {
             let v = self.order[p];
-            for r in 0..nrhs {
-                b[r * f + i] = self.rhs[v * nrhs + r];
-            }
+            b[i * nrhs..(i + 1) * nrhs].copy_from_slice(&self.rhs[v * nrhs..(v + 1) * nrhs]);
         }
         let mut fronts = None;
         if let Some([fa, fb]) = children {
@@ -380,9 +382,8 @@ impl Context<'_> {
                     for (&li, &x) in map[j..].iter().zip(src) {
                         dst[li - offset] += x;
                     }
-                    let uc = map.len();
                     for r in 0..nrhs {
-                        b[r * f + lj] += child.carry[r * uc + j];
+                        b[lj * nrhs + r] += child.carry[j * nrhs + r];
                     }
                 }
             }
@@ -419,21 +420,14 @@ impl Context<'_> {
             Par::Seq,
         );
         // The forward solve of the own rows, and the carry to the later rows.
-        let mut y = vec![0.0f64; k * nrhs];
-        let mut carry = vec![0.0f64; (f - k) * nrhs];
-        for r in 0..nrhs {
-            let br = &mut b[r * f..(r + 1) * f];
-            for j in 0..k {
-                let col = l.col_as_slice(j);
-                let bj = br[j] / col[j];
-                br[j] = bj;
-                for (bi, &lij) in br[j + 1..].iter_mut().zip(&col[j + 1..]) {
-                    *bi -= lij * bj;
-                }
-            }
-            y[r * k..(r + 1) * k].copy_from_slice(&br[..k]);
-            carry[r * (f - k)..(r + 1) * (f - k)].copy_from_slice(&br[k..]);
+        match nrhs {
+            1 => forward::<1>(&l, &mut b),
+            2 => forward::<2>(&l, &mut b),
+            3 => forward::<3>(&l, &mut b),
+            _ => forward::<4>(&l, &mut b),
         }
+        let carry = b.split_off(k * nrhs);
+        let y = b;
         Ok(Factorised {
             front: Front {
                 own,
@@ -448,22 +442,42 @@ impl Context<'_> {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    // Four partial sums, so that the loop vectorises.
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..4 {
-            acc[i] += x[i] * y[i];
+/// `b <- L11^-1 b` over the own rows of a front and `b <- b - L21 (L11^-1 b)` over the
+/// later rows, for `b` (f, R) row-major and `l` (f, k) = L11 over L21.
+fn forward<const R: usize>(l: &Mat<f64>, b: &mut [f64]) {
+    for j in 0..l.ncols() {
+        let col = l.col_as_slice(j);
+        let (head, tail) = b.split_at_mut((j + 1) * R);
+        let bj: [f64; R] = std::array::from_fn(|r| head[j * R + r] / col[j]);
+        head[j * R..].copy_from_slice(&bj);
+        for (bi, &lij) in tail.chunks_exact_mut(R).zip(&col[j + 1..]) {
+            for r in 0..R {
+                bi[r] -= lij * bj[r];
+            }
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `sum_i a[i] x[i]` for the R columns of `x` (a.len(), R) row-major, with two
+/// partial sums per column so that the additions overlap.
+#[inline]
+fn dot_rows<const R: usize>(a: &[f64], x: &[f64]) -> [f64; R] {
+    let mut acc = [[0.0f64; R]; 2];
+    let (pa, px) = (a.chunks_exact(2), x.chunks_exact(2 * R));
+    let tail = pa.remainder().first().map(|&ai| (ai, px.remainder()));
+    for (ai, xi) in pa.zip(px) {
+        for h in 0..2 {
+            for r in 0..R {
+                acc[h][r] += ai[h] * xi[h * R + r];
+            }
+        }
+    }
+    if let Some((ai, xi)) = tail {
+        for r in 0..R {
+            acc[0][r] += ai * xi[r];
+        }
+    }
+    std::array::from_fn(|r| acc[0][r] + acc[1][r])
 }
 
 fn subtree_start(d: &Dissection) -> usize {
@@ -475,27 +489,27 @@ fn subtree_start(d: &Dissection) -> usize {
 
 impl Front {
     /// `x <- L^-T y` over this subtree, given x at the later rows (by position,
-    /// (n, nrhs) column-major).
-    fn backward(&self, x: &mut [f64], nrhs: usize) {
-        let (s, k, u) = (self.own.start, self.own.len(), self.rows.len());
-        let n = x.len() / nrhs;
-        let mut later = vec![0.0f64; u];
-        for r in 0..nrhs {
-            let xr = &mut x[r * n..(r + 1) * n];
-            for (t, &q) in later.iter_mut().zip(&self.rows) {
-                *t = xr[q];
-            }
-            let xo = &mut xr[s..s + k];
-            xo.copy_from_slice(&self.y[r * k..(r + 1) * k]);
-            for j in (0..k).rev() {
-                let col = self.l.col_as_slice(j);
-                let acc = xo[j] - dot(&col[k..], &later) - dot(&col[j + 1..k], &xo[j + 1..]);
-                xo[j] = acc / col[j];
+    /// (n, R) row-major).
+    fn backward<const R: usize>(&self, x: &mut [f64]) {
+        let (s, k) = (self.own.start, self.own.len());
+        let later: Vec<f64> = self
+            .rows
+            .iter()
+            .flat_map(|&q| <[f64; R]>::try_from(&x[q * R..(q + 1) * R]).unwrap_or([0.0; R]))
+            .collect();
+        let xo = &mut x[s * R..(s + k) * R];
+        xo.copy_from_slice(&self.y);
+        for j in (0..k).rev() {
+            let col = self.l.col_as_slice(j);
+            let far = dot_rows::<R>(&col[k..], &later);
+            let near = dot_rows::<R>(&col[j + 1..k], &xo[(j + 1) * R..]);
+            for r in 0..R {
+                xo[j * R + r] = (xo[j * R + r] - far[r] - near[r]) / col[j];
             }
         }
         if let Some(c) = &self.children {
-            c[0].backward(x, nrhs);
-            c[1].backward(x, nrhs);
+            c[0].backward::<R>(x);
+            c[1].backward::<R>(x);
         }
     }
 }
