@@ -129,6 +129,7 @@ pub fn solve_spd(system: &MeshSystem<'_>, rhs: &mut [f64], nrhs: usize) -> Resul
     let front = ctx.factorise(&tree)?.front;
     let mut x = vec![0.0; n * nrhs];
     match nrhs {
+        0 => {}
         1 => front.backward::<1>(&mut x),
         2 => front.backward::<2>(&mut x),
         3 => front.backward::<3>(&mut x),
@@ -262,10 +263,9 @@ struct Front {
     own: Range<usize>,
     /// The later positions the columns reach, increasing.
     rows: Vec<usize>,
-    /// (k + u, k): L11 (lower triangle) over L21.
+    /// (k + u + nrhs, k): L11 (lower triangle) over L21 over `Y^T`, where Y (k, nrhs)
+    /// holds the own rows of `L^-1 B`.
     l: Mat<f64>,
-    /// The own rows of `L^-1 B` (k, nrhs), row-major.
-    y: Vec<f64>,
     children: Option<Box<[Front; 2]>>,
 }
 
@@ -281,10 +281,10 @@ struct Context<'a> {
 /// What a subtree passes to its parent.
 struct Factorised {
     front: Front,
-    /// The update of the later rows' matrix (u, u) (lower triangle).
+    /// The update (u + nrhs, u + nrhs) (lower triangle) of the later rows' matrix
+    /// over that of their right-hand sides (transposed); the last nrhs columns are
+    /// not used.
     update: Mat<f64>,
-    /// The update of the later rows' right-hand sides (u, nrhs), row-major.
-    carry: Vec<f64>,
 }
 
 impl Context<'_> {
@@ -328,13 +328,20 @@ impl Context<'_> {
                 k + rows.binary_search(&q).unwrap_or_default()
             }
         };
-        // The factor columns (f, k) and the update (u, u) are assembled apart.
-        let mut l = Mat::<f64>::zeros(f, k);
-        let mut update = Mat::<f64>::zeros(f - k, f - k);
+        // The right-hand sides ride along as nrhs extra rows (local f..f + nrhs) below
+        // the front, transposed: eliminating the own columns of the augmented matrix
+        // [[F, B], [B^T, *]] turns them into `Y^T = (L11^-1 B1)^T` and their update into
+        // `(B2 - L21 Y)^T`, the forward solve, done by the same dense kernels.
+        // The factor columns (f + nrhs, k) and the update (u + nrhs, u + nrhs) are
+        // assembled apart.
+        let nrhs = self.nrhs;
+        let mut l = Mat::<f64>::zeros(f + nrhs, k);
+        let mut update = Mat::<f64>::zeros(f - k + nrhs, f - k + nrhs);
         for (i, p) in own.clone().enumerate() {
             let v = self.order[p];
             let col = l.col_as_slice_mut(i);
             col[i] += self.system.diag[v];
+            col[f..].copy_from_slice(&self.rhs[v * nrhs..(v + 1) * nrhs]);
             let (nbrs, vals) = self.system.row(v);
             for (&w, &a) in nbrs.iter().zip(vals) {
                 let q = self.position[w];
@@ -343,18 +350,11 @@ impl Context<'_> {
                 }
             }
         }
-        let nrhs = self.nrhs;
-        // The right-hand sides of the front, (f, nrhs) row-major (the right-hand sides
-        // of a row side by side: each factor column is read once for all of them).
-        let mut b = vec![0.0f64; f * nrhs];
-        for (i, p) in own.clone().enumerate() {
-            let v = self.order[p];
-            b[i * nrhs..(i + 1) * nrhs].copy_from_slice(&self.rhs[v * nrhs..(v + 1) * nrhs]);
-        }
         let mut fronts = None;
         if let Some([fa, fb]) = children {
             for child in [&fa, &fb] {
-                // Both row lists increase: merge rather than search.
+                // Both row lists increase: merge rather than search. The
+                // right-hand-side rows go to the same rows here.
                 let mut next = 0;
                 let map: Vec<usize> = child
                     .front
@@ -370,6 +370,7 @@ impl Context<'_> {
                             k + next
                         }
                     })
+                    .chain(f..f + nrhs)
                     .collect();
                 for (j, &lj) in map.iter().enumerate() {
                     let dst = if lj < k {
@@ -381,9 +382,6 @@ impl Context<'_> {
                     let src = &child.update.col_as_slice(j)[j..];
                     for (&li, &x) in map[j..].iter().zip(src) {
                         dst[li - offset] += x;
-                    }
-                    for r in 0..nrhs {
-                        b[lj * nrhs + r] += child.carry[j * nrhs + r];
                     }
                 }
             }
@@ -420,41 +418,15 @@ impl Context<'_> {
             Par::Seq,
         );
         // The forward solve of the own rows, and the carry to the later rows.
-        match nrhs {
-            1 => forward::<1>(&l, &mut b),
-            2 => forward::<2>(&l, &mut b),
-            3 => forward::<3>(&l, &mut b),
-            _ => forward::<4>(&l, &mut b),
-        }
-        let carry = b.split_off(k * nrhs);
-        let y = b;
         Ok(Factorised {
             front: Front {
                 own,
                 rows,
                 l,
-                y,
                 children: fronts,
             },
             update,
-            carry,
         })
-    }
-}
-
-/// `b <- L11^-1 b` over the own rows of a front and `b <- b - L21 (L11^-1 b)` over the
-/// later rows, for `b` (f, R) row-major and `l` (f, k) = L11 over L21.
-fn forward<const R: usize>(l: &Mat<f64>, b: &mut [f64]) {
-    for j in 0..l.ncols() {
-        let col = l.col_as_slice(j);
-        let (head, tail) = b.split_at_mut((j + 1) * R);
-        let bj: [f64; R] = std::array::from_fn(|r| head[j * R + r] / col[j]);
-        head[j * R..].copy_from_slice(&bj);
-        for (bi, &lij) in tail.chunks_exact_mut(R).zip(&col[j + 1..]) {
-            for r in 0..R {
-                bi[r] -= lij * bj[r];
-            }
-        }
     }
 }
 
@@ -491,17 +463,21 @@ impl Front {
     /// `x <- L^-T y` over this subtree, given x at the later rows (by position,
     /// (n, R) row-major).
     fn backward<const R: usize>(&self, x: &mut [f64]) {
-        let (s, k) = (self.own.start, self.own.len());
+        let (s, k, f) = (
+            self.own.start,
+            self.own.len(),
+            self.own.len() + self.rows.len(),
+        );
         let later: Vec<f64> = self
             .rows
             .iter()
-            .flat_map(|&q| <[f64; R]>::try_from(&x[q * R..(q + 1) * R]).unwrap_or([0.0; R]))
+            .flat_map(|&q| x[q * R..(q + 1) * R].iter().copied())
             .collect();
         let xo = &mut x[s * R..(s + k) * R];
-        xo.copy_from_slice(&self.y);
         for j in (0..k).rev() {
             let col = self.l.col_as_slice(j);
-            let far = dot_rows::<R>(&col[k..], &later);
+            xo[j * R..(j + 1) * R].copy_from_slice(&col[f..]);
+            let far = dot_rows::<R>(&col[k..f], &later);
             let near = dot_rows::<R>(&col[j + 1..k], &xo[(j + 1) * R..]);
             for r in 0..R {
                 xo[j * R + r] = (xo[j * R + r] - far[r] - near[r]) / col[j];
