@@ -39,6 +39,7 @@ DEFAULT_NODES = 3000  # DEFAULT_MESH_SIZE gives about this many nodes
 
 
 def _best_time(repeats: int, work, *args) -> tuple[float, object]:
+    work(*args)  # untimed warm-up (caches, thread pools), for both sides alike
     best, result = np.inf, None
     for _ in range(repeats):
         start = time.perf_counter()
