@@ -39,6 +39,7 @@ DEFAULT_NODES = 3000  # DEFAULT_MESH_SIZE gives about this many nodes
 
 
 def _best_time(repeats: int, work, *args) -> tuple[float, object]:
+    work(*args)  # untimed warm-up (caches, thread pools), for both sides alike
     best, result = np.inf, None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -58,18 +59,24 @@ def _geometric_work(morph, transfer, sample, common) -> tuple:
 
 
 def bench_kernels(sizes: list[int], repeats: int, seed: int) -> list[dict]:
-    rows = []
+    cases = []
     for nodes in sizes:
         rng = np.random.default_rng(seed)
         size = DEFAULT_MESH_SIZE * np.sqrt(DEFAULT_NODES / nodes)
         with gmsh_session():
             first, second = (mesh_plate(random_plate(rng), size) for _ in range(2))
-        p0, t0, p1, t1 = first.points, first.triangles, second.points, second.triangles
+        p1, t1 = second.points, second.triangles
         common = (floater_morph(p1, t1, second.corners, default_landmark_angles(4)), t1)
-        sample = (p0, t0, first.corners)
-        rust_s, (morphed, to_common, from_common) = _best_time(
-            repeats, _geometric_work, floater_morph, transfer_matrix, sample, common
-        )
+        cases.append((first, (first.points, first.triangles, first.corners), common))
+    # Every Rust timing comes before every scipy one: OpenBLAS threads left spinning
+    # after a scipy call would otherwise share the CPUs with the next Rust timing.
+    rust = [
+        _best_time(repeats, _geometric_work, floater_morph, transfer_matrix, sample, common)
+        for _, sample, common in cases
+    ]
+    rows = []
+    for (first, sample, common), (rust_s, rust_result) in zip(cases, rust, strict=True):
+        morphed, to_common, from_common = rust_result
         scipy_s, (ref_morphed, ref_to, ref_from) = _best_time(
             repeats,
             _geometric_work,
@@ -78,11 +85,12 @@ def bench_kernels(sizes: list[int], repeats: int, seed: int) -> list[dict]:
             sample,
             common,
         )
+        p0, t0 = first.points, first.triangles
         folded = mesh_quality(morphed, t0, reference_points=p0).n_inverted
         rows.append(
             {
                 "nodes": len(p0),
-                "common_nodes": len(p1),
+                "common_nodes": len(common[0]),
                 "rust_s": rust_s,
                 "scipy_s": scipy_s,
                 "speedup": scipy_s / rust_s,

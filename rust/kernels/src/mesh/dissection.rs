@@ -128,11 +128,15 @@ pub fn solve_spd(system: &MeshSystem<'_>, rhs: &mut [f64], nrhs: usize) -> Resul
     };
     let front = ctx.factorise(&tree)?.front;
     let mut x = vec![0.0; n * nrhs];
-    front.backward(&mut x, nrhs);
+    match nrhs {
+        0 => {}
+        1 => front.backward::<1>(&mut x),
+        2 => front.backward::<2>(&mut x),
+        3 => front.backward::<3>(&mut x),
+        _ => front.backward::<4>(&mut x),
+    }
     for (p, &v) in order.iter().enumerate() {
-        for r in 0..nrhs {
-            rhs[v * nrhs + r] = x[r * n + p];
-        }
+        rhs[v * nrhs..(v + 1) * nrhs].copy_from_slice(&x[p * nrhs..(p + 1) * nrhs]);
     }
     Ok(())
 }
@@ -259,10 +263,9 @@ struct Front {
     own: Range<usize>,
     /// The later positions the columns reach, increasing.
     rows: Vec<usize>,
-    /// (k + u, k): L11 (lower triangle) over L21.
+    /// (k + u + nrhs, k): L11 (lower triangle) over L21 over `Y^T`, where Y (k, nrhs)
+    /// holds the own rows of `L^-1 B`.
     l: Mat<f64>,
-    /// The own rows of `L^-1 B` (k, nrhs), column-major.
-    y: Vec<f64>,
     children: Option<Box<[Front; 2]>>,
 }
 
@@ -278,10 +281,10 @@ struct Context<'a> {
 /// What a subtree passes to its parent.
 struct Factorised {
     front: Front,
-    /// The update of the later rows' matrix (u, u) (lower triangle).
+    /// The update (u + nrhs, u + nrhs) (lower triangle) of the later rows' matrix
+    /// over that of their right-hand sides (transposed); the last nrhs columns are
+    /// not used.
     update: Mat<f64>,
-    /// The update of the later rows' right-hand sides (u, nrhs), column-major.
-    carry: Vec<f64>,
 }
 
 impl Context<'_> {
@@ -325,13 +328,20 @@ impl Context<'_> {
                 k + rows.binary_search(&q).unwrap_or_default()
             }
         };
-        // The factor columns (f, k) and the update (u, u) are assembled apart.
-        let mut l = Mat::<f64>::zeros(f, k);
-        let mut update = Mat::<f64>::zeros(f - k, f - k);
+        // The right-hand sides ride along as nrhs extra rows (local f..f + nrhs) below
+        // the front, transposed: eliminating the own columns of the augmented matrix
+        // [[F, B], [B^T, *]] turns them into `Y^T = (L11^-1 B1)^T` and their update into
+        // `(B2 - L21 Y)^T`, the forward solve, done by the same dense kernels.
+        // The factor columns (f + nrhs, k) and the update (u + nrhs, u + nrhs) are
+        // assembled apart.
+        let nrhs = self.nrhs;
+        let mut l = Mat::<f64>::zeros(f + nrhs, k);
+        let mut update = Mat::<f64>::zeros(f - k + nrhs, f - k + nrhs);
         for (i, p) in own.clone().enumerate() {
             let v = self.order[p];
             let col = l.col_as_slice_mut(i);
             col[i] += self.system.diag[v];
+            col[f..].copy_from_slice(&self.rhs[v * nrhs..(v + 1) * nrhs]);
             let (nbrs, vals) = self.system.row(v);
             for (&w, &a) in nbrs.iter().zip(vals) {
                 let q = self.position[w];
@@ -340,19 +350,11 @@ impl Context<'_> {
                 }
             }
         }
-        let nrhs = self.nrhs;
-        // The right-hand sides of the front, (f, nrhs) column-major.
-        let mut b = vec![0.0f64; f * nrhs];
-        for (i, p) in own.clone().enumerate() {
-            let v = self.order[p];
-            for r in 0..nrhs {
-                b[r * f + i] = self.rhs[v * nrhs + r];
-            }
-        }
         let mut fronts = None;
         if let Some([fa, fb]) = children {
             for child in [&fa, &fb] {
-                // Both row lists increase: merge rather than search.
+                // Both row lists increase: merge rather than search. The
+                // right-hand-side rows go to the same rows here.
                 let mut next = 0;
                 let map: Vec<usize> = child
                     .front
@@ -368,6 +370,7 @@ impl Context<'_> {
                             k + next
                         }
                     })
+                    .chain(f..f + nrhs)
                     .collect();
                 for (j, &lj) in map.iter().enumerate() {
                     let dst = if lj < k {
@@ -379,10 +382,6 @@ impl Context<'_> {
                     let src = &child.update.col_as_slice(j)[j..];
                     for (&li, &x) in map[j..].iter().zip(src) {
                         dst[li - offset] += x;
-                    }
-                    let uc = map.len();
-                    for r in 0..nrhs {
-                        b[r * f + lj] += child.carry[r * uc + j];
                     }
                 }
             }
@@ -418,52 +417,61 @@ impl Context<'_> {
             -1.0,
             Par::Seq,
         );
+        clear_upper_vector_state();
         // The forward solve of the own rows, and the carry to the later rows.
-        let mut y = vec![0.0f64; k * nrhs];
-        let mut carry = vec![0.0f64; (f - k) * nrhs];
-        for r in 0..nrhs {
-            let br = &mut b[r * f..(r + 1) * f];
-            for j in 0..k {
-                let col = l.col_as_slice(j);
-                let bj = br[j] / col[j];
-                br[j] = bj;
-                for (bi, &lij) in br[j + 1..].iter_mut().zip(&col[j + 1..]) {
-                    *bi -= lij * bj;
-                }
-            }
-            y[r * k..(r + 1) * k].copy_from_slice(&br[..k]);
-            carry[r * (f - k)..(r + 1) * (f - k)].copy_from_slice(&br[k..]);
-        }
         Ok(Factorised {
             front: Front {
                 own,
                 rows,
                 l,
-                y,
                 children: fronts,
             },
             update,
-            carry,
         })
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    // Four partial sums, so that the loop vectorises.
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..4 {
-            acc[i] += x[i] * y[i];
+/// Clears the upper halves of the calling thread's vector registers (x86 `vzeroupper`).
+///
+/// faer's dense kernels use AVX and can return with those halves dirty; the SSE code
+/// that runs next on the same thread (this module's loops, and later kernels on the
+/// same pool, such as the transfer matrix) then pays a state-transition penalty on
+/// vector instructions: the transfer matrix ran about 30% slower after a morph.
+#[inline]
+fn clear_upper_vector_state() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU supports AVX (checked just above).
+        unsafe { zero_upper() }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn zero_upper() {
+    std::arch::x86_64::_mm256_zeroupper();
+}
+
+/// `sum_i a[i] x[i]` for the R columns of `x` (a.len(), R) row-major, with two
+/// partial sums per column so that the additions overlap.
+#[inline]
+fn dot_rows<const R: usize>(a: &[f64], x: &[f64]) -> [f64; R] {
+    let mut acc = [[0.0f64; R]; 2];
+    let (pa, px) = (a.chunks_exact(2), x.chunks_exact(2 * R));
+    let tail = pa.remainder().first().map(|&ai| (ai, px.remainder()));
+    for (ai, xi) in pa.zip(px) {
+        for h in 0..2 {
+            for r in 0..R {
+                acc[h][r] += ai[h] * xi[h * R + r];
+            }
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    if let Some((ai, xi)) = tail {
+        for r in 0..R {
+            acc[0][r] += ai * xi[r];
+        }
+    }
+    std::array::from_fn(|r| acc[0][r] + acc[1][r])
 }
 
 fn subtree_start(d: &Dissection) -> usize {
@@ -475,27 +483,31 @@ fn subtree_start(d: &Dissection) -> usize {
 
 impl Front {
     /// `x <- L^-T y` over this subtree, given x at the later rows (by position,
-    /// (n, nrhs) column-major).
-    fn backward(&self, x: &mut [f64], nrhs: usize) {
-        let (s, k, u) = (self.own.start, self.own.len(), self.rows.len());
-        let n = x.len() / nrhs;
-        let mut later = vec![0.0f64; u];
-        for r in 0..nrhs {
-            let xr = &mut x[r * n..(r + 1) * n];
-            for (t, &q) in later.iter_mut().zip(&self.rows) {
-                *t = xr[q];
-            }
-            let xo = &mut xr[s..s + k];
-            xo.copy_from_slice(&self.y[r * k..(r + 1) * k]);
-            for j in (0..k).rev() {
-                let col = self.l.col_as_slice(j);
-                let acc = xo[j] - dot(&col[k..], &later) - dot(&col[j + 1..k], &xo[j + 1..]);
-                xo[j] = acc / col[j];
+    /// (n, R) row-major).
+    fn backward<const R: usize>(&self, x: &mut [f64]) {
+        let (s, k, f) = (
+            self.own.start,
+            self.own.len(),
+            self.own.len() + self.rows.len(),
+        );
+        let later: Vec<f64> = self
+            .rows
+            .iter()
+            .flat_map(|&q| x[q * R..(q + 1) * R].iter().copied())
+            .collect();
+        let xo = &mut x[s * R..(s + k) * R];
+        for j in (0..k).rev() {
+            let col = self.l.col_as_slice(j);
+            xo[j * R..(j + 1) * R].copy_from_slice(&col[f..]);
+            let far = dot_rows::<R>(&col[k..f], &later);
+            let near = dot_rows::<R>(&col[j + 1..k], &xo[(j + 1) * R..]);
+            for r in 0..R {
+                xo[j * R + r] = (xo[j * R + r] - far[r] - near[r]) / col[j];
             }
         }
         if let Some(c) = &self.children {
-            c[0].backward(x, nrhs);
-            c[1].backward(x, nrhs);
+            c[0].backward::<R>(x);
+            c[1].backward::<R>(x);
         }
     }
 }
