@@ -10,20 +10,8 @@ use sciml_kernels::gaussian::{
 };
 use sciml_kernels::KernelError;
 
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n).map(|_| lo + (hi - lo) * self.uniform()).collect()
-    }
-}
+mod common;
+use common::Rng;
 
 struct Case {
     d: usize,

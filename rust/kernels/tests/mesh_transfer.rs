@@ -5,22 +5,8 @@
 use sciml_kernels::mesh::transfer::{transfer_matrix, CsrMatrix};
 use sciml_kernels::KernelError;
 
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn points(&mut self, n: usize, d: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n * d)
-            .map(|_| lo + (hi - lo) * self.uniform())
-            .collect()
-    }
-}
+mod common;
+use common::Rng;
 
 /// The unit square (d = 2) or cube (d = 3) on an n^d grid of cells, split into
 /// triangles (2 per square) or Kuhn tetrahedra (6 per cube): a conforming mesh.
@@ -114,7 +100,7 @@ fn check_rows(t: &CsrMatrix, d: usize) {
 fn affine_fields_are_exact_inside() {
     for d in [2, 3] {
         let (points, cells) = unit_mesh(d, 5);
-        let dst = Rng(7).points(500, d, 0.0, 1.0);
+        let dst = Rng(7).vec(500 * d, 0.0, 1.0);
         let t = transfer_matrix(&points, &cells, &dst, d).unwrap();
         assert_eq!((t.nrows, t.ncols), (500, points.len() / d));
         check_rows(&t, d);
@@ -144,7 +130,7 @@ fn outside_points_take_the_nearest_point_of_the_mesh() {
     // The mesh is the unit box: its nearest point is the clamped point.
     for d in [2, 3] {
         let (points, cells) = unit_mesh(d, 4);
-        let dst = Rng(11).points(400, d, -2.0, 3.0);
+        let dst = Rng(11).vec(400 * d, -2.0, 3.0);
         let t = transfer_matrix(&points, &cells, &dst, d).unwrap();
         check_rows(&t, d);
         for i in 0..d {
@@ -199,7 +185,7 @@ fn nearest_search_crosses_many_bins() {
 #[test]
 fn same_result_whatever_the_threads_and_index_type() {
     let (points, cells) = unit_mesh(3, 4);
-    let dst = Rng(3).points(2000, 3, -0.2, 1.2);
+    let dst = Rng(3).vec(2000 * 3, -0.2, 1.2);
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
