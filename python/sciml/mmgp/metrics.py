@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtri
+
+from sciml.gp.metrics import coverage
 
 
 def field_rel_rmse(predicted: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:
@@ -37,14 +38,7 @@ def nodal_coverage(
     ``level`` interval mean ± z std of the Gaussian prediction."""
     _same_lengths(mean, true)
     _same_lengths(std, true)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    z = ndtri(0.5 + level / 2)
-    inside = [
-        np.abs(np.asarray(m) - t) <= z * np.asarray(s)
-        for t, m, s in zip(true, mean, std, strict=True)
-    ]
-    return float(np.mean(np.concatenate(inside)))
+    return coverage(np.concatenate(true), np.concatenate(mean), np.concatenate(std), level)
 
 
 def _same_lengths(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> None:

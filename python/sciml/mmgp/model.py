@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from sciml.gp import GPRegressor
 from sciml.mesh import planar_triangles
 from sciml.mmgp.geometry import CommonMesh, MorphedSample, morph_samples
 from sciml.mmgp.pod import POD, snapshot_pod
@@ -139,7 +140,7 @@ class MMGP:
         self.regressor_ = (
             copy.deepcopy(self.regressor)
             if self.regressor is not None
-            else _gp(progress=self.progress)
+            else GPRegressor(progress=self.progress)
         )
         self.regressor_.fit(features, np.hstack(targets))
         return self
@@ -238,12 +239,6 @@ class MMGP:
         if radius > 1 + 1e-6:
             raise ValueError(f"common_mesh must lie in the unit disk, reaches radius {radius:.3g}")
         return CommonMesh.from_arrays(points, triangles)
-
-
-def _gp(progress: bool):
-    from sciml.gp import GPRegressor
-
-    return GPRegressor(progress=progress)
 
 
 def _residual_variance(
