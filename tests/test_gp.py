@@ -424,3 +424,14 @@ def test_lean_training_covariance_equals_gpytorchs(kernel):
     diag = (model.likelihood.noise + model.jitter).expand(lean.shape[:-1])
     reference = model.covar_module(model.train_inputs[0]).to_dense() + torch.diag_embed(diag)
     torch.testing.assert_close(lean, reference, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["matern52", "matern32", "rbf"])
+def test_ard_correlation_gradient_in_the_lengthscales(kernel):
+    from sciml.gp.kernels import ard_correlation
+
+    rng = np.random.default_rng(2)
+    x = torch.tensor(rng.random((7, 3)))
+    x[3] = x[1]  # a repeated input: distance zero off the diagonal too
+    lengthscale = torch.tensor(rng.uniform(0.3, 2.0, (2, 3)), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda ls: ard_correlation(x, ls, kernel), (lengthscale,))
