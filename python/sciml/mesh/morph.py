@@ -24,37 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from sciml import _core
+from sciml.mesh._arrays import as_indices, as_points
 
 Kernel: TypeAlias = Literal["thin_plate", "wendland"]
 
 #: A cell is degenerate when ``|measure| <= DEGENERATE * mean |measure|``.
 DEGENERATE = 1e-12
-
-
-def _points(x: npt.ArrayLike, name: str, dims: tuple[int, ...]) -> np.ndarray:
-    """``x`` as a C-contiguous float64 (N, d) array, d in ``dims``."""
-    a = np.asarray(x)
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    if a.ndim != 2 or a.shape[1] not in dims:
-        want = " or ".join(f"(N, {d})" for d in dims)
-        raise ValueError(f"{name} must have shape {want}, got {a.shape}")
-    return a
-
-
-def _indices(x: npt.ArrayLike, name: str, ndim: int) -> np.ndarray:
-    """``x`` as a C-contiguous int64 or int32 array of rank ``ndim``."""
-    a = np.asarray(x)
-    if a.size == 0 and a.dtype.kind == "f":
-        a = a.astype(np.int64)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array, got dtype {a.dtype}")
-    if a.dtype != np.int32:
-        a = a.astype(np.int64, copy=False)
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
-    return np.ascontiguousarray(a)
 
 
 def floater_morph(
@@ -85,13 +60,13 @@ def floater_morph(
         ValueError: on an invalid mesh (the message names the triangle, edge or node,
             or the number of boundary loops) or bad landmarks.
     """
-    p = _points(points, "points", (2,))
-    t = _indices(triangles, "triangles", 2)
+    p = as_points(points, "points", (2,))
+    t = as_indices(triangles, "triangles", 2)
     if (landmarks is None) != (angles is None):
         raise ValueError("landmarks and angles must be given together (or neither)")
     if landmarks is None:
         return _core.floater_morph(p, t)
-    lm = _indices(np.atleast_1d(np.asarray(landmarks)), "landmarks", 1)
+    lm = as_indices(np.atleast_1d(np.asarray(landmarks)), "landmarks", 1)
     th = np.ascontiguousarray(np.atleast_1d(np.asarray(angles, dtype=np.float64)))
     if th.ndim != 1:
         raise ValueError(f"angles must have 1 dimension, got shape {th.shape}")
@@ -124,9 +99,9 @@ def rbf_morph(
     Returns:
         (N, d) float64: ``points + s(points)``.
     """
-    p = _points(points, "points", (2, 3))
-    c = _points(control_points, "control_points", (2, 3))
-    u = _points(control_displacements, "control_displacements", (2, 3))
+    p = as_points(points, "points", (2, 3))
+    c = as_points(control_points, "control_points", (2, 3))
+    u = as_points(control_displacements, "control_displacements", (2, 3))
     return _core.rbf_morph(p, c, u, kernel, support_radius)
 
 
@@ -141,7 +116,7 @@ def signed_measures(points: npt.ArrayLike, cells: npt.ArrayLike) -> npt.NDArray[
         (M,) float64; positive for counter-clockwise triangles and for tetrahedra with
         ``(b - a, c - a, d - a)`` right-handed.
     """
-    return _core.signed_measures(_points(points, "points", (2, 3)), _indices(cells, "cells", 2))
+    return _core.signed_measures(as_points(points, "points", (2, 3)), as_indices(cells, "cells", 2))
 
 
 @dataclass(frozen=True)
@@ -206,7 +181,7 @@ def mesh_quality(
     m = signed_measures(points, cells)
     ref = None
     if reference_points is not None:
-        rp = _points(reference_points, "reference_points", (2, 3))
+        rp = as_points(reference_points, "reference_points", (2, 3))
         if rp.shape != np.shape(points):
             raise ValueError(f"reference_points has shape {rp.shape}, points {np.shape(points)}")
         ref = signed_measures(rp, cells)

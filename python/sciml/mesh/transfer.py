@@ -26,6 +26,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from sciml import _core
+from sciml.mesh._arrays import as_points
 
 
 def check_mesh_inputs(
@@ -47,18 +48,9 @@ def check_mesh_inputs(
     if cells.dtype not in (np.int32, np.int64):
         cells = cells.astype(np.int64)
     d = cells.shape[1] - 1
-    out = []
-    for name, x in (("src_points", src_points), ("dst_points", dst_points)):
-        a = np.asarray(x)
-        if a.dtype.kind not in "fiu":
-            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        if a.ndim != 2 or a.shape[1] != d:
-            raise ValueError(
-                f"{name} must have shape (N, {d}) to match src_cells of shape {cells.shape}, "
-                f"got shape {a.shape}"
-            )
-        out.append(np.ascontiguousarray(a, dtype=np.float64))
-    return out[0], np.ascontiguousarray(cells), out[1]
+    points = as_points(src_points, "src_points", (d,))
+    dst = as_points(dst_points, "dst_points", (d,))
+    return points, np.ascontiguousarray(cells), dst
 
 
 def transfer_matrix(

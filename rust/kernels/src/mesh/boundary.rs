@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use super::coordinate_rows;
 use crate::KernelError;
 
 /// The relative area below which a triangle counts as zero-area: `|2 A| <= ZERO_AREA *
@@ -50,21 +51,7 @@ impl Topology {
 }
 
 fn check_points(points: &[f64]) -> Result<usize, KernelError> {
-    if points.len() % 2 != 0 {
-        return Err(KernelError::shape(format!(
-            "points must be (N, 2); got {} values, not a multiple of 2",
-            points.len()
-        )));
-    }
-    if let Some(i) = points.iter().position(|v| !v.is_finite()) {
-        return Err(KernelError::value(format!(
-            "points[{}, {}] = {} is not finite",
-            i / 2,
-            i % 2,
-            points[i]
-        )));
-    }
-    let n = points.len() / 2;
+    let n = coordinate_rows("points", points, 2)?;
     if n >= u32::MAX as usize {
         return Err(KernelError::shape(format!("{n} nodes are too many")));
     }

@@ -15,3 +15,28 @@ pub mod floater;
 pub mod quality;
 pub mod rbf;
 pub mod transfer;
+
+use crate::KernelError;
+
+/// The row count of `values` read as a row-major `(N, dim)` array of finite coordinates,
+/// or an error naming `name` and the first bad entry.
+pub(crate) fn coordinate_rows(
+    name: &str,
+    values: &[f64],
+    dim: usize,
+) -> Result<usize, KernelError> {
+    if values.len() % dim != 0 {
+        return Err(KernelError::shape(format!(
+            "{name} must be (N, {dim}); got {} values, not a multiple of {dim}",
+            values.len()
+        )));
+    }
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        let (i, j) = (k / dim, k % dim);
+        return Err(KernelError::value(format!(
+            "{name} row {i} has a non-finite coordinate: {name}[{i}, {j}] = {} is not finite",
+            values[k]
+        )));
+    }
+    Ok(values.len() / dim)
+}

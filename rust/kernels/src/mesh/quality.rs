@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::coordinate_rows;
 use crate::KernelError;
 
 /// A cell counts as degenerate when `|measure| <= DEGENERATE * mean |measure|`.
@@ -24,12 +25,7 @@ pub fn signed_measures(
             "points must be (N, 2) or (N, 3), got dimension {dim}"
         )));
     }
-    if points.len() % dim != 0 {
-        return Err(KernelError::shape(format!(
-            "points must be (N, {dim}); got {} values",
-            points.len()
-        )));
-    }
+    let n = coordinate_rows("points", points, dim)?;
     let k = dim + 1;
     if cells.len() % k != 0 {
         return Err(KernelError::shape(format!(
@@ -37,15 +33,6 @@ pub fn signed_measures(
             cells.len()
         )));
     }
-    if let Some(i) = points.iter().position(|v| !v.is_finite()) {
-        return Err(KernelError::value(format!(
-            "points[{}, {}] = {} is not finite",
-            i / dim,
-            i % dim,
-            points[i]
-        )));
-    }
-    let n = points.len() / dim;
     if let Some(i) = cells.iter().position(|&v| v >= n) {
         return Err(KernelError::value(format!(
             "cells[{}] refers to node {}, but there are only {n} nodes",

@@ -29,6 +29,7 @@ use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use rayon::prelude::*;
 
+use super::coordinate_rows;
 use crate::KernelError;
 
 /// The radial kernel of [`rbf_morph`].
@@ -162,20 +163,7 @@ fn check(
         ("control_points", control_points),
         ("control_displacements", control_displacements),
     ] {
-        if a.len() % dim != 0 {
-            return Err(KernelError::shape(format!(
-                "{name} must be (., {dim}); got {} values, not a multiple of {dim}",
-                a.len()
-            )));
-        }
-        if let Some(i) = a.iter().position(|v| !v.is_finite()) {
-            return Err(KernelError::value(format!(
-                "{name}[{}, {}] = {} is not finite",
-                i / dim,
-                i % dim,
-                a[i]
-            )));
-        }
+        coordinate_rows(name, a, dim)?;
     }
     let b = control_points.len() / dim;
     if control_displacements.len() != control_points.len() {

@@ -38,6 +38,7 @@ mod simplex;
 
 use rayon::prelude::*;
 
+use super::coordinate_rows;
 use crate::KernelError;
 use grid::Grid;
 use simplex::Weights;
@@ -97,25 +98,22 @@ pub fn transfer_matrix<I: CellIndex>(
             "dim must be 2 (triangles) or 3 (tetrahedra), got {dim}"
         )));
     }
-    let rows = |name: &str, len: usize, width: usize| -> Result<usize, KernelError> {
-        if len % width != 0 {
-            return Err(KernelError::shape(format!(
-                "{name} has {len} values, not a whole number of rows of {width}"
-            )));
-        }
-        Ok(len / width)
-    };
-    let ns = rows("src_points", src_points.len(), dim)?;
-    let m = rows("src_cells", src_cells.len(), dim + 1)?;
-    let nd = rows("dst_points", dst_points.len(), dim)?;
+    let ns = coordinate_rows("src_points", src_points, dim)?;
+    let nd = coordinate_rows("dst_points", dst_points, dim)?;
+    if src_cells.len() % (dim + 1) != 0 {
+        return Err(KernelError::shape(format!(
+            "src_cells has {} values, not a whole number of rows of {}",
+            src_cells.len(),
+            dim + 1
+        )));
+    }
+    let m = src_cells.len() / (dim + 1);
     if ns == 0 || m == 0 {
         return Err(KernelError::shape(format!(
             "the source mesh is empty: src_points ({ns}, {dim}), src_cells ({m}, {})",
             dim + 1
         )));
     }
-    check_finite("src_points", src_points, dim)?;
-    check_finite("dst_points", dst_points, dim)?;
     let mut cells = Vec::with_capacity(m);
     for (e, row) in src_cells.chunks_exact(dim + 1).enumerate() {
         let mut cell = [0usize; 4];
@@ -142,17 +140,6 @@ pub fn transfer_matrix<I: CellIndex>(
         indices,
         data,
     })
-}
-
-fn check_finite(name: &str, x: &[f64], dim: usize) -> Result<(), KernelError> {
-    match x.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(k) => Err(KernelError::value(format!(
-            "{name} row {} has a non-finite coordinate ({})",
-            k / dim,
-            x[k]
-        ))),
-    }
 }
 
 /// Column indices and weights, D + 1 per destination point.
