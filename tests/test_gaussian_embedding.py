@@ -256,6 +256,20 @@ def good():
     return make_case(6, 4, 2, 2, per_channel=False)
 
 
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_other_devices_take_the_dense_torch_path(per_channel, order):
+    """Off the CPU (here the shape-only "meta" device, standing in for a GPU) the
+    embedding is the dense torch form, with the kernel's shapes, on that device."""
+    x, mu, sigma, w = make_case(5, 3, 2, 4, per_channel=per_channel)
+    outs = gaussian_embedding(*(t.to("meta") for t in (x, mu, sigma, w)), order=order)
+    expected = gaussian_embedding(x, mu, sigma, w, order=order)
+    assert len(outs) == order + 1
+    for out, ref in zip(outs, expected, strict=True):
+        assert out.device.type == "meta"
+        assert out.shape == ref.shape
+
+
 @pytest.mark.parametrize(
     ("mutate", "error", "match"),
     [
@@ -267,7 +281,7 @@ def good():
         (lambda a: (a[0], a[1], a[2][:3], a[3]), ValueError, r"sigma has shape \(3, 2\)"),
         (lambda a: (a[0], a[1], a[2], a[3][:3]), ValueError, r"w must have shape \(4, F\)"),
         (lambda a: (a[0], a[1][None], a[2][None], a[3]), ValueError, r"w must have shape \(1, 4\)"),
-        (lambda a: (a[0].to("meta"), *a[1:]), ValueError, "x is on meta"),
+        (lambda a: (a[0].to("meta"), *a[1:]), ValueError, "mu is on cpu but x is on meta"),
     ],
 )
 def test_bad_shapes_and_types(mutate, error, match):

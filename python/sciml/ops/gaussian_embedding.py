@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from sciml import _core
+from sciml.ops.reference import gaussian_embedding_reference
 
 DEFAULT_CUTOFF = 6.4
 """Default cutoff radius in standard deviations: every Gaussian's dropped contribution to
@@ -137,13 +138,13 @@ def _check_inputs(x: Tensor, mu: Tensor, sigma: Tensor, w: Tensor, order: int) -
     for name, t in named.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if t.device.type != "cpu":
-            raise ValueError(f"{name} is on {t.device}; sciml's Gaussian kernel runs on the CPU")
         if t.dtype not in (torch.float32, torch.float64):
             raise TypeError(f"{name} must be float32 or float64, got {t.dtype}")
     for name, t in named.items():
         if t.dtype != x.dtype:
             raise TypeError(f"{name} is {t.dtype} but x is {x.dtype}: use one dtype")
+        if t.device != x.device:
+            raise ValueError(f"{name} is on {t.device} but x is on {x.device}: use one device")
     if order not in (0, 1, 2):
         raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
     if x.dim() != 2:
@@ -172,7 +173,11 @@ def gaussian_embedding(
     order: int = 2,
     cutoff: Cutoff = "auto",
 ) -> tuple[Tensor, ...]:
-    """Gaussian feature embedding and its x-derivatives (Rust kernel, CPU).
+    """Gaussian feature embedding and its x-derivatives (Rust kernel on the CPU).
+
+    On another device (a GPU) it is computed densely in torch over all point-Gaussian
+    pairs (:func:`sciml.ops.reference.gaussian_embedding_reference`, memory O(N K d)),
+    exactly, whatever the ``cutoff``.
 
     ``G_k(x) = exp(-1/2 sum_j ((x_j - mu_kj) / sigma_kj)^2)`` and
     ``phi_f(x) = sum_k w_kf G_k(x)``.
@@ -196,11 +201,14 @@ def gaussian_embedding(
 
     Raises:
         TypeError: a non-tensor, a dtype other than float32/float64, or mixed dtypes.
-        ValueError: tensors off the CPU, inconsistent shapes, sigma <= 0, NaN or inf.
+        ValueError: tensors on different devices, inconsistent shapes; on the CPU also
+            sigma <= 0, NaN or inf.
 
     Non-contiguous inputs are copied. Empty inputs (N = 0 or K = 0) give empty or zero
     outputs.
     """
     _check_inputs(x, mu, sigma, w, order)
+    if x.device.type != "cpu":
+        return gaussian_embedding_reference(x, mu, sigma, w, order)
     outs = _embedding_op(x, mu, sigma, w, order, _resolve_cutoff(cutoff))
     return tuple(outs[: order + 1])
