@@ -18,6 +18,7 @@ from sciml.pde import (
     Periodic,
     Phase,
     Problem,
+    Sampler,
     Trainer,
     TrainingDiverged,
     get_problem,
@@ -208,6 +209,47 @@ def test_lbfgs_phase_after_adam():
     result = trainer.fit()
     assert result.history[-1].iteration == 40
     assert result.history[-1].evaluations > 40  # line searches evaluate more than once
+
+
+def test_lbfgs_line_search_backtracks_from_a_failed_first_trial():
+    """A first trial step that overshoots must be shortened, not dropped (torch's default
+    evaluation budget for one L-BFGS iteration would leave the line search none)."""
+    x = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    optimizer, _ = Phase("lbfgs", 1, lr=100.0).make([x])
+
+    def closure():
+        optimizer.zero_grad()
+        f = (torch.tensor([1.0, 10.0], dtype=torch.float64) * x**2).sum()
+        f.backward()
+        return f
+
+    before = closure().item()
+    optimizer.step(closure)
+    assert closure().item() < 0.5 * before
+
+
+def test_sobol_points_are_stratified_and_reproducible():
+    box = Box(x=(-1, 1), y=(0, 2))
+    x = box.sample(1024, Sampler(torch.Generator().manual_seed(0), "sobol"), torch.float64)
+    # A scrambled Sobol set of 2^10 points puts exactly 64 in each cell of a 4 x 4 grid.
+    cells = ((x - box.low) / (box.high - box.low) * 4).floor().long()
+    counts = torch.bincount(cells[:, 0] * 4 + cells[:, 1], minlength=16)
+    assert counts.tolist() == [64] * 16
+    again = Sampler(torch.Generator().manual_seed(0), "sobol")
+    assert torch.equal(box.sample(1024, again, torch.float64), x)
+    assert not torch.equal(box.sample(1024, again, torch.float64), x)  # a new scramble
+    with pytest.raises(ValueError, match="sampling must be 'uniform' or 'sobol'"):
+        Sampler(torch.Generator(), "halton")
+
+
+def test_trainer_draws_sobol_points_for_the_interior_and_the_conditions():
+    problem = get_problem("helmholtz")
+    trainer = Trainer(problem, PIG(problem.domain, 10), [Phase("lbfgs", 1)], sampling="sobol")
+    interior, boundary = trainer.sample(torch.Generator().manual_seed(0))
+    assert interior.shape == (4000, 2) and boundary.shape == (1000, 2)
+    assert bool((boundary.abs().amax(1) == 1).all())
+    with pytest.raises(ValueError, match="sampling must be"):
+        Trainer(problem, PIG(problem.domain, 10), [Phase("adam", 1)], sampling="grid")
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_state(tmp_path):

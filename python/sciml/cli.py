@@ -1,7 +1,7 @@
 """The ``sciml`` command line.
 
 sciml solve PROBLEM [--model pig|pinn] [--preset quick|paper] [--iters N]
-                    [--time-budget SECONDS] [--seed S] [--out DIR]
+                    [--time-budget SECONDS] [--seed S] [--out DIR] [--device DEV]
 sciml solve --list
 """
 
@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--time-budget", type=_positive_float, help="wall-clock limit (s)")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--out", default=None, help="output directory (default: out/PROBLEM)")
+    solve.add_argument(
+        "--device", default="cpu", help="torch device to train on, e.g. cuda (default: cpu)"
+    )
     solve.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             out=args.out or f"out/{args.problem}",
             resume=args.resume,
+            device=args.device,
             progress=not args.no_progress,
         )
     except SolveError as e:

@@ -1,6 +1,6 @@
 """PDE solving: problems declared apart from models (PIG, PINN), and a trainer."""
 
-from sciml.pde.domain import Box
+from sciml.pde.domain import Box, Sampler
 from sciml.pde.models import PIG, PINN
 from sciml.pde.problem import Dirichlet, Fields, Initial, Neumann, Periodic, Problem
 from sciml.pde.problems import get_problem, list_problems
@@ -18,6 +18,7 @@ __all__ = [
     "Phase",
     "Problem",
     "Record",
+    "Sampler",
     "TrainResult",
     "Trainer",
     "TrainingDiverged",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from sciml.pde.domain import Box
+from sciml.pde.domain import Box, Sampler
 from sciml.pde.taylor import Jet
 
 PointFunction = Callable[[Tensor], Tensor]
@@ -78,8 +78,8 @@ class Fields:
 
 def _evaluate(value: float | PointFunction, x: Tensor) -> Tensor:
     if callable(value):
-        return value(x).to(x.dtype)
-    return torch.full((x.shape[0],), float(value), dtype=x.dtype)
+        return value(x).to(x.device, x.dtype)
+    return torch.full((x.shape[0],), float(value), dtype=x.dtype, device=x.device)
 
 
 @dataclass(kw_only=True)
@@ -98,7 +98,7 @@ class Condition(ABC):
     """The x-derivative order its residual needs."""
 
     @abstractmethod
-    def sample(self, problem: Problem, n: int, generator: torch.Generator) -> Tensor:
+    def sample(self, problem: Problem, n: int, generator: torch.Generator | Sampler) -> Tensor:
         """n points (or pairs, for periodicity) where the condition is enforced, (n', d)."""
 
     @abstractmethod
@@ -112,7 +112,7 @@ def _spatial_faces(problem: Problem, faces: str | Sequence[tuple[str, str]]):
     return list(faces)
 
 
-def _sample_faces(problem: Problem, faces, n: int, generator: torch.Generator) -> Tensor:
+def _sample_faces(problem: Problem, faces, n: int, generator: torch.Generator | Sampler) -> Tensor:
     faces = _spatial_faces(problem, faces)
     per_face = -(-n // len(faces))
     return torch.cat([problem.domain.sample_face(a, s, per_face, generator) for a, s in faces])[:n]
@@ -154,7 +154,8 @@ class Neumann(Condition):
 
     def residual(self, fields, problem):
         d1 = fields.jet.d1[:, :, 0]
-        du_dn = d1[torch.arange(len(d1)), self._axes] * self._signs.to(d1.dtype)
+        axes, signs = self._axes.to(d1.device), self._signs.to(d1.device, d1.dtype)
+        du_dn = d1[torch.arange(len(d1), device=d1.device), axes] * signs
         return du_dn - _evaluate(self.value, fields.x)
 
 

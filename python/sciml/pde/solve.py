@@ -58,14 +58,16 @@ class SolveResult:
         return "\n".join(lines)
 
 
-def build_model(problem: Problem, model: str, preset: Preset, seed: int) -> torch.nn.Module:
+def build_model(
+    problem: Problem, model: str, preset: Preset, seed: int, device: torch.device
+) -> torch.nn.Module:
     if model == "pig":
         net = PIG(problem.domain, seed=seed, **preset.model)
     elif model == "pinn":
         net = PINN(problem.domain, seed=seed, **preset.model)
     else:
         raise SolveError(f"unknown model {model!r}; use 'pig' or 'pinn'")
-    return net.to(preset.dtype)
+    return net.to(device, preset.dtype)
 
 
 def _writable(out: Path) -> None:
@@ -88,12 +90,14 @@ def solve(
     seed: int = 0,
     out: str | Path = "out",
     resume: bool = False,
+    device: str | torch.device = "cpu",
     progress: bool = True,
     picture: bool = True,
 ) -> SolveResult:
     """Trains ``model`` ("pig" or "pinn") on the named problem with a preset ("quick" or
     "paper"), optionally overriding its iterations (all phases scaled together) and time
-    budget, and writes the results into ``out``."""
+    budget, and writes the results into ``out``. ``device`` is where training runs (e.g.
+    ``"cuda"``; off the CPU the Gaussian embedding is computed densely in torch)."""
     try:
         prob = get_problem(problem)
         config = get_preset(problem, model, preset)
@@ -103,13 +107,18 @@ def solve(
         raise SolveError(f"the time budget must be > 0 seconds, got {time_budget}")
     if iterations is not None and iterations < 1:
         raise SolveError(f"iterations must be >= 1, got {iterations}")
+    try:
+        device = torch.device(device)
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as e:
+        raise SolveError(f"cannot use device {str(device)!r}: {e}") from None
     out = Path(out)
     _writable(out)
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume:
         checkpoint.unlink()
 
-    net = build_model(prob, model, config, seed)
+    net = build_model(prob, model, config, seed, device)
     phases = config.scaled_phases(iterations)
     trainer = Trainer(
         prob,

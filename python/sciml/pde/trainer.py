@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from sciml.pde.domain import Sampler, Sampling
 from sciml.pde.problem import Fields, Problem
 
 
@@ -42,6 +43,7 @@ class Phase:
     lr: float = 1e-2
     gamma: float = 1.0
     history_size: int = 50
+    max_line_search: int = 25
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "lbfgs"):
@@ -59,6 +61,9 @@ class Phase:
             params,
             lr=self.lr,
             max_iter=1,
+            # torch's default (max_iter * 5 // 4 = 1) would leave the line search no
+            # evaluation beyond its first trial: a failed trial would become a zero step.
+            max_eval=1 + self.max_line_search,
             history_size=self.history_size,
             tolerance_grad=0.0,
             tolerance_change=0.0,
@@ -102,7 +107,7 @@ class TrainResult:
         """The error curve saved in a checkpoint (empty if there is none)."""
         result = cls(stopped=stopped)
         if Path(path).exists():
-            saved = torch.load(path, weights_only=False)
+            saved = torch.load(path, weights_only=False, map_location="cpu")
             result.history = [Record(**r) for r in saved["history"]]
         return result
 
@@ -125,13 +130,16 @@ class Trainer:
         interior_points: collocation points in the domain per sample.
         condition_points: default points per condition per sample.
         resample_every: draw new points every k iterations (None: never).
+        sampling: ``"uniform"`` (i.i.d.) or ``"sobol"`` (scrambled Sobol: even
+            coverage, see :class:`~sciml.pde.domain.Sampler`).
         residual_weight: weight of the residual term.
         eval_every: iterations between error measurements.
         time_budget: wall-clock seconds after which training stops (None: no limit).
         checkpoint: path of a checkpoint file written every ``checkpoint_every``
             iterations and at the end; training resumes from it if it exists.
         seed: seed of the point sampling.
-        dtype: dtype of the sampled points (match the model's parameters).
+        dtype: dtype of the sampled points (match the model's parameters). They are put
+            on the model's device.
         progress: show a tqdm progress bar.
         callback: called as ``callback(record)`` after each error measurement; returning
             True stops training.
@@ -146,6 +154,7 @@ class Trainer:
         interior_points: int = 4000,
         condition_points: int = 1000,
         resample_every: int | None = None,
+        sampling: Sampling = "uniform",
         residual_weight: float = 1.0,
         eval_every: int = 50,
         time_budget: float | None = None,
@@ -169,6 +178,8 @@ class Trainer:
         self.interior_points = interior_points
         self.condition_points = condition_points
         self.resample_every = resample_every
+        Sampler(torch.Generator(), sampling)  # fails early on an unknown method
+        self.sampling = sampling
         self.residual_weight = residual_weight
         self.eval_every = eval_every
         self.time_budget = time_budget
@@ -178,6 +189,7 @@ class Trainer:
         self.dtype = dtype
         self.progress = progress
         self.callback = callback
+        self.device = _device_of(model)
         self._eval_points: tuple[Tensor, Tensor] | None = None
 
     # ---- loss -------------------------------------------------------------------------
@@ -185,10 +197,11 @@ class Trainer:
     def sample(self, generator: torch.Generator) -> list[Tensor]:
         """Interior points, then each condition's points."""
         p = self.problem
-        points = [p.domain.sample(self.interior_points, generator)]
+        sampler = Sampler(generator, self.sampling)
+        points = [p.domain.sample(self.interior_points, sampler)]
         for c in p.conditions:
-            points.append(c.sample(p, c.points or self.condition_points, generator))
-        return [x.to(self.dtype) for x in points]
+            points.append(c.sample(p, c.points or self.condition_points, sampler))
+        return [x.to(self.device, self.dtype) for x in points]
 
     def loss(self, points: list[Tensor]) -> Tensor:
         p = self.problem
@@ -211,7 +224,7 @@ class Trainer:
             return math.nan
         if self._eval_points is None:
             grid, _ = p.domain.grid(p.evaluation)
-            self._eval_points = (grid.to(self.dtype), p.reference(grid.double()).double())
+            self._eval_points = (grid.to(self.dtype), p.reference(grid.double()).double().cpu())
         grid, ref = self._eval_points
         u = predict(self.model, grid).double()
         return float((u - ref).norm() / ref.norm())
@@ -225,7 +238,7 @@ class Trainer:
         state = {"phase": 0, "iteration": 0, "evaluations": 0, "seconds": 0.0}
         optimizer_state = None
         if self.checkpoint is not None and self.checkpoint.exists():
-            saved = torch.load(self.checkpoint, weights_only=False)
+            saved = torch.load(self.checkpoint, weights_only=False, map_location="cpu")
             self.model.load_state_dict(saved["model"])
             state = saved["state"]
             optimizer_state = saved["optimizer"]
@@ -360,9 +373,23 @@ class Trainer:
         os.replace(tmp, self.checkpoint)
 
 
-def predict(model: nn.Module, points: Tensor, batch: int = 65536) -> Tensor:
-    """u at the points (N, d), (N,), without gradients, in batches."""
+def predict(model: nn.Module, points: Tensor, batch: int | None = None) -> Tensor:
+    """u at the points (N, d), (N,) on the CPU, without gradients, in batches on the
+    model's device (default 65536 points a batch on the CPU, 8192 elsewhere, where the
+    Gaussian embedding is dense)."""
+    device = _device_of(model)
+    batch = batch or (65536 if device.type == "cpu" else 8192)
     with torch.no_grad():
         return torch.cat(
-            [model(points[i : i + batch]).value[:, 0] for i in range(0, len(points), batch)]
+            [
+                model(points[i : i + batch].to(device)).value[:, 0].cpu()
+                for i in range(0, len(points), batch)
+            ]
         )
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (the CPU if it has none)."""
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return torch.device("cpu")

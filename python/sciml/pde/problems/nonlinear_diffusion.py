@@ -21,8 +21,9 @@ ALPHA = 0.05
 
 
 def initial(p: torch.Tensor) -> torch.Tensor:
-    x, y = p[:, 1].detach().double().numpy(), p[:, 2].detach().double().numpy()
-    return torch.from_numpy(np.asarray(nonlinear_diffusion_initial(x, y))).to(p.dtype)
+    x, y = (p[:, j].detach().double().cpu().numpy() for j in (1, 2))
+    values = torch.from_numpy(np.asarray(nonlinear_diffusion_initial(x, y)))
+    return values.to(p.device, p.dtype)
 
 
 def nonlinear_diffusion(reference_cells: int = 512) -> Problem:
