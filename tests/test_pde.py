@@ -228,6 +228,26 @@ def test_lbfgs_line_search_backtracks_from_a_failed_first_trial():
     assert closure().item() < 0.5 * before
 
 
+class Idle(Exact):
+    """Exact with a parameter the output ignores: nothing can lower its loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(3))
+
+    def forward(self, p, order=0):
+        jet = super().forward(p, order)
+        return Jet(jet.value + 0 * self.unused.sum(), jet.d1, jet.d2)
+
+
+def test_lbfgs_phase_that_cannot_progress_ends_early_and_says_so():
+    problem = space_time_problem(residual=lambda f: f.u - 1)
+    trainer = Trainer(problem, Idle(), [Phase("lbfgs", 500)], eval_every=100, progress=False)
+    result = trainer.fit()
+    assert result.history[-1].iteration < 20
+    assert result.stopped.startswith("L-BFGS stalled")
+
+
 def test_sobol_points_are_stratified_and_reproducible():
     box = Box(x=(-1, 1), y=(0, 2))
     x = box.sample(1024, Sampler(torch.Generator().manual_seed(0), "sobol"), torch.float64)
@@ -319,6 +339,7 @@ def test_cli_solves_and_writes_every_file(tmp_path, capsys):
     [
         (["solve", "nope"], "unknown problem 'nope'"),
         (["solve", "poisson", "--model", "pinn", "--preset", "paper"], "no preset 'paper'"),
+        (["solve", "poisson", "--device", "warp-drive"], "cannot use device 'warp-drive'"),
     ],
 )
 def test_cli_bad_requests(args, message, capsys, tmp_path):

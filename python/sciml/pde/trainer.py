@@ -1,10 +1,10 @@
 """Training a model on a problem: Adam and L-BFGS phases, resampling, checkpoints.
 
 The loss is ``residual_weight * mean(residual²) + Σ_c weight_c * mean(condition_c²)`` over
-collocation points sampled uniformly in the domain and on its faces. Training runs in
-phases (e.g. Adam, then L-BFGS with a strong-Wolfe line search); it can resample the
-points every k iterations, save and resume checkpoints, stop on a wall-clock budget, and
-records an error curve against the problem's reference.
+collocation points drawn in the domain and on its faces (i.i.d. uniform, or scrambled
+Sobol). Training runs in phases (e.g. Adam, then L-BFGS with a strong-Wolfe line search);
+it can resample the points every k iterations, save and resume checkpoints, stop on a
+wall-clock budget, and records an error curve against the problem's reference.
 
 A loss that becomes NaN or infinite stops training: the model is restored to the last
 good state (the checkpoint on disk is never overwritten with a bad one) and
@@ -36,7 +36,9 @@ class TrainingDiverged(RuntimeError):
 @dataclass
 class Phase:
     """One optimiser run: ``"adam"`` (with exponential learning-rate decay ``gamma`` per
-    iteration) or ``"lbfgs"`` (strong-Wolfe line search, one L-BFGS iteration per step)."""
+    iteration) or ``"lbfgs"`` (strong-Wolfe line search of up to ``max_line_search``
+    evaluations, one L-BFGS iteration per step). An L-BFGS phase ends early when three
+    restarts from a gradient step in a row find no lower loss."""
 
     optimizer: str
     iterations: int
@@ -268,7 +270,7 @@ class Trainer:
                     if scheduler is not None and optimizer_state["scheduler"] is not None:
                         scheduler.load_state_dict(optimizer_state["scheduler"])
                 first = state["iteration"] if phase_index == state["phase"] else 0
-                previous, stalled = math.nan, 0
+                previous, stalled, restarts = math.nan, 0, 0
                 state.update(phase=phase_index, iteration=first)
                 for it in range(first, phase.iterations):
                     if self.resample_every and it > 0 and it % self.resample_every == 0:
@@ -280,13 +282,19 @@ class Trainer:
                     if scheduler is not None:
                         scheduler.step()
                     if phase.optimizer == "lbfgs":
-                        stalled = stalled + 1 if loss == previous else 0
+                        if loss == previous:
+                            stalled += 1
+                        else:
+                            stalled, restarts = 0, 0
                         previous = loss
                         if stalled >= 2:
                             # torch's L-BFGS stops moving once its memory yields a direction
                             # that is not a descent direction: restart from a gradient step.
                             optimizer.state.clear()
-                            stalled = 0
+                            stalled, restarts = 0, restarts + 1
+                    # Restarts that still find no lower loss: these points are fitted as well
+                    # as the line search can tell (in float32, often its rounding).
+                    stuck = restarts >= 3
                     state["evaluations"] += evals
                     state["iteration"] = it + 1
                     if not math.isfinite(loss):
@@ -301,7 +309,7 @@ class Trainer:
                     elapsed = time.perf_counter() - start
                     last = it + 1 == phase.iterations
                     over_budget = self.time_budget is not None and elapsed >= self.time_budget
-                    if (it + 1) % self.eval_every == 0 or last or over_budget:
+                    if (it + 1) % self.eval_every == 0 or last or over_budget or stuck:
                         record = Record(
                             it + 1 + sum(ph.iterations for ph in self.phases[:phase_index]),
                             elapsed,
@@ -321,6 +329,13 @@ class Trainer:
                     if over_budget:
                         result.stopped = f"time budget of {self.time_budget:g} s reached"
                         return result
+                    if stuck:
+                        if phase_index + 1 == len(self.phases):
+                            result.stopped = (
+                                f"L-BFGS stalled at iteration {it + 1}: three restarts found "
+                                "no lower loss"
+                            )
+                        break
                 if phase_index + 1 < len(self.phases):
                     state.update(phase=phase_index + 1, iteration=0)
                 optimizer_state = None
