@@ -304,6 +304,8 @@ def test_bad_trainer_arguments():
         Trainer(problem, model, [Phase("adam", 1)], time_budget=0)
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'lbfgs'"):
         Phase("sgd", 10)
+    with pytest.raises(ValueError, match="max_line_search must be >= 1"):
+        Phase("lbfgs", 10, max_line_search=0)
 
 
 # ---- solve() and the command line ----------------------------------------------------------

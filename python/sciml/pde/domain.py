@@ -10,6 +10,12 @@ from torch import Tensor
 Sampling = Literal["uniform", "sobol"]
 
 
+def check_sampling(method: str) -> None:
+    """A ValueError for anything but a known sampling method."""
+    if method not in ("uniform", "sobol"):
+        raise ValueError(f"sampling must be 'uniform' or 'sobol', got {method!r}")
+
+
 class Sampler:
     """Draws points in the unit cube: i.i.d. uniform, or the first points of a freshly
     scrambled Sobol sequence (low discrepancy: the collocation points cover the domain
@@ -22,8 +28,7 @@ class Sampler:
     """
 
     def __init__(self, generator: torch.Generator, method: Sampling = "uniform") -> None:
-        if method not in ("uniform", "sobol"):
-            raise ValueError(f"sampling must be 'uniform' or 'sobol', got {method!r}")
+        check_sampling(method)
         self.generator = generator
         self.method = method
 

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from sciml.pde.domain import Sampler, Sampling
+from sciml.pde.domain import Sampler, Sampling, check_sampling
 from sciml.pde.problem import Fields, Problem
 
 
@@ -54,6 +54,8 @@ class Phase:
             raise ValueError(f"iterations must be >= 0, got {self.iterations}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.max_line_search < 1:
+            raise ValueError(f"max_line_search must be >= 1, got {self.max_line_search}")
 
     def make(self, params) -> tuple[torch.optim.Optimizer, object | None]:
         if self.optimizer == "adam":
@@ -180,7 +182,7 @@ class Trainer:
         self.interior_points = interior_points
         self.condition_points = condition_points
         self.resample_every = resample_every
-        Sampler(torch.Generator(), sampling)  # fails early on an unknown method
+        check_sampling(sampling)
         self.sampling = sampling
         self.residual_weight = residual_weight
         self.eval_every = eval_every
