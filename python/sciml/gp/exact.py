@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from sciml._checks import NotFittedError, as_float_array, check_finite
 from sciml.gp._gpytorch import gpytorch
 from sciml.gp.kernels import ard_correlation
 from sciml.gp.likelihood import gaussian_log_likelihood
@@ -55,10 +56,6 @@ lower bound), the learned noise a softplus above ``noise_floor``; there are no p
 the fit is plain maximum likelihood."""
 _PREDICT_CHUNK_BYTES = 2**28
 """Predictions go by chunks of test points holding at most this many bytes of (m, n, n*)."""
-
-
-class NotFittedError(ValueError, AttributeError):
-    """The regressor is used before ``fit`` (as scikit-learn's ``NotFittedError``)."""
 
 
 class JitterWarning(RuntimeWarning):
@@ -111,29 +108,8 @@ class _BatchExactGP(gpytorch.models.ExactGP):
         return gpytorch.distributions.MultivariateNormal(self.mean_module(x), covar)
 
 
-def _as_array(x: Any, name: str) -> np.ndarray:
-    """``x`` (tensor or array-like of real numbers) as a float64 numpy array."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    a = np.asarray(x)
-    if a.dtype == object or not (
-        np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    return a.astype(np.float64, copy=False)
-
-
 def _grad(q: torch.Tensor) -> torch.Tensor:
     return q.grad if q.grad is not None else torch.zeros_like(q)
-
-
-def _check_finite(a: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} {a.shape} has {int(bad.sum())} NaN or infinite values (first at {where})"
-        )
 
 
 def _scale(a: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -254,8 +230,8 @@ class GPRegressor:
             self. :meth:`predict` returns Y's rank: (n*,) for Y (n,), (n*, m) for (n, m).
         """
         self._check_params()
-        x = _as_array(X, "X")
-        y = _as_array(Y, "Y")
+        x = as_float_array(X, "X")
+        y = as_float_array(Y, "Y")
         if x.ndim != 2:
             raise ValueError(f"X must have shape (n, p), got {x.shape}")
         if y.ndim not in (1, 2):
@@ -268,8 +244,8 @@ class GPRegressor:
             raise ValueError(f"a GP needs n >= 2 samples, got X {x.shape}")
         if x.shape[1] < 1 or (y.ndim == 2 and y.shape[1] < 1):
             raise ValueError(f"X {x.shape} and Y {y.shape} need at least one column each")
-        _check_finite(x, "X")
-        _check_finite(y, "Y")
+        check_finite(x, "X")
+        check_finite(y, "Y")
         y2 = y.reshape(len(y), -1)
         x_min = x.min(axis=0)
         x_scale = _scale(x, x.max(axis=0) - x_min)
@@ -524,11 +500,11 @@ class GPRegressor:
             ``return_std``, (mean, std) of the same shape.
         """
         self._check_fitted()
-        x = _as_array(X, "X")
+        x = as_float_array(X, "X")
         p = self.n_features_in_
         if x.ndim != 2 or x.shape[1] != p:
             raise ValueError(f"X must have shape (n*, {p}) as in fit, got {x.shape}")
-        _check_finite(x, "X")
+        check_finite(x, "X")
         model = self.model_
         train_x = model.train_inputs[0]
         xt = torch.as_tensor((x - self.x_min_) / self.x_scale_).to(train_x)

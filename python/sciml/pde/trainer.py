@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from sciml.pde.domain import Sampler, Sampling, check_sampling
 from sciml.pde.problem import Fields, Problem
+from sciml.train.checkpoint import save_atomic
 
 
 class TrainingDiverged(RuntimeError):
@@ -383,11 +384,7 @@ class Trainer:
         self.model.load_state_dict(snapshot["model"])
 
     def _save(self, snapshot: dict) -> None:
-        """Writes the checkpoint atomically (a crash never leaves a half-written file)."""
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
-        torch.save(snapshot, tmp)
-        os.replace(tmp, self.checkpoint)
+        save_atomic(snapshot, self.checkpoint)
 
 
 def predict(model: nn.Module, points: Tensor, batch: int | None = None) -> Tensor:

@@ -1,0 +1,38 @@
+"""Input checks shared by the estimators: one NotFittedError, real arrays, finiteness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator is used before ``fit`` (as scikit-learn's ``NotFittedError``)."""
+
+
+def as_float_array(x: Any, name: str) -> np.ndarray:
+    """``x`` (tensor or array-like of real numbers) as a float64 numpy array.
+
+    Raises:
+        TypeError: x does not hold real numbers (strings, objects, complex).
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x)
+    if a.dtype == object or not (
+        np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+    ):
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    return a.astype(np.float64, copy=False)
+
+
+def check_finite(a: np.ndarray, name: str) -> None:
+    """Raises ValueError naming the first NaN or infinite entry of ``a``."""
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} {a.shape} has {int(bad.sum())} NaN or infinite values (first at {where})"
+        )

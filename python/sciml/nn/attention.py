@@ -1,0 +1,134 @@
+"""Multi-head attention with boolean or additive masks, and the context/query pattern of PFNs."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def context_query_mask(n_context: int, length: int, device: torch.device | None = None) -> Tensor:
+    """The attention mask of prior-data fitted networks, (length, length) bool, True = may attend.
+
+    The first ``n_context`` tokens (the data set) attend to each other; each later token (a
+    query) attends to the context and to itself, never to another query. This dense form is
+    what :meth:`MultiheadAttention.context_query` computes without building it.
+    """
+    if not 0 <= n_context <= length:
+        raise ValueError(f"need 0 <= n_context <= length, got n_context={n_context}, {length=}")
+    mask = torch.zeros(length, length, dtype=torch.bool, device=device)
+    mask[:, :n_context] = True
+    return mask | torch.eye(length, dtype=torch.bool, device=device)
+
+
+class MultiheadAttention(nn.Module):
+    """Multi-head scaled dot-product attention, batch-first.
+
+    Args:
+        dim: token width D (a multiple of ``heads``).
+        heads: number of heads H.
+        dropout: dropout on the attention weights while training.
+    """
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
+        self.heads = heads
+        self.dropout = dropout
+        self.q_proj = nn.Linear(dim, dim)
+        self.k_proj = nn.Linear(dim, dim)
+        self.v_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+
+    def _split(self, x: Tensor) -> Tensor:
+        """(B, L, D) -> (B, H, L, D / H)."""
+        b, n, d = x.shape
+        return x.view(b, n, self.heads, d // self.heads).transpose(1, 2)
+
+    def _merge(self, x: Tensor) -> Tensor:
+        """(B, H, L, D / H) -> (B, L, D) through the output projection."""
+        b, h, n, dh = x.shape
+        return self.out_proj(x.transpose(1, 2).reshape(b, n, h * dh))
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        *,
+        attn_mask: Tensor | None = None,
+        key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
+        """Attention of query (B, Lq, D) over key, value (B, Lk, D); returns (B, Lq, D).
+
+        Args:
+            attn_mask: (Lq, Lk) or (B, Lq, Lk); bool (True = may attend) or float (added to
+                the scores).
+            key_padding_mask: (B, Lk) bool, True where a key is padding (never attended).
+            is_causal: token i attends to tokens <= i (no attn_mask then).
+        """
+        q, k, v = (
+            self._split(self.q_proj(query)),
+            self._split(self.k_proj(key)),
+            self._split(self.v_proj(value)),
+        )
+        mask = attn_mask
+        if mask is not None and mask.dim() == 3:
+            mask = mask.unsqueeze(1)
+        if key_padding_mask is not None:
+            keep = ~key_padding_mask[:, None, None, :]
+            if mask is None:
+                mask = keep
+            elif mask.dtype == torch.bool:
+                mask = mask & keep
+            else:
+                mask = mask.masked_fill(~keep, -math.inf)
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=is_causal,
+        )
+        return self._merge(out)
+
+    def context_query(self, x: Tensor, n_context: int) -> Tensor:
+        """Self-attention of x (B, L, D) under :func:`context_query_mask` (n_context, L).
+
+        The context block is ordinary self-attention among the first n_context tokens; each
+        query attends to the n_context context keys plus its own key, so the cost is
+        O(L * n_context) rather than O(L^2), and queries cannot influence each other.
+        """
+        if not 0 <= n_context <= x.shape[1]:
+            raise ValueError(f"need 0 <= n_context <= {x.shape[1]}, got {n_context}")
+        q, k, v = (
+            self._split(self.q_proj(x)),
+            self._split(self.k_proj(x)),
+            self._split(self.v_proj(x)),
+        )
+        p = self.dropout if self.training else 0.0
+        kc, vc = k[:, :, :n_context], v[:, :, :n_context]
+        parts = []
+        if n_context:
+            parts.append(F.scaled_dot_product_attention(q[:, :, :n_context], kc, vc, dropout_p=p))
+        if n_context < x.shape[1]:
+            parts.append(
+                self._queries(
+                    q[:, :, n_context:], kc, vc, k[:, :, n_context:], v[:, :, n_context:], p
+                )
+            )
+        return self._merge(torch.cat(parts, dim=2))
+
+    def _queries(
+        self, q: Tensor, kc: Tensor, vc: Tensor, ks: Tensor, vs: Tensor, p: float
+    ) -> Tensor:
+        """Queries q (B, H, M, dh) over the context keys kc (B, H, N, dh) and each its own key."""
+        scale = q.shape[-1] ** -0.5
+        scores = torch.cat([q @ kc.mT, (q * ks).sum(-1, keepdim=True)], dim=-1) * scale
+        weights = F.dropout(scores.softmax(-1), p, self.training)
+        return weights[..., :-1] @ vc + weights[..., -1:] * vs

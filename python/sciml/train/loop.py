@@ -1,0 +1,257 @@
+"""The training loop shared by the trained models (PFN, PROSE, time series, graph models).
+
+A model is trained by a sampler and a loss: ``sample(generator) -> batch`` draws one
+micro-batch, ``loss(model, batch) -> scalar`` scores it. Each micro-batch's generator is
+seeded from (seed, rank, step, micro-batch), so a run is reproducible, each DDP rank draws
+its own data, and resuming from a checkpoint continues the very same run: the checkpoint
+needs only the model, optimiser, schedule and step.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from sciml.train.checkpoint import load_checkpoint, save_atomic
+from sciml.train.distributed import DistInfo, dist_info
+from sciml.train.schedule import warmup_cosine
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings.
+
+    Args:
+        steps: optimiser steps in all.
+        lr: peak learning rate of AdamW.
+        weight_decay: AdamW's decoupled weight decay.
+        betas: AdamW's betas.
+        warmup_steps: linear warmup; None: a tenth of ``steps``.
+        min_lr_ratio: the cosine ends at this fraction of ``lr``.
+        grad_clip: clip the global gradient norm to this (None: no clipping).
+        accumulate: micro-batches per step (gradient accumulation).
+        checkpoint_every: write a checkpoint every this many steps (and at the end).
+        log_every: record the mean loss every this many steps.
+        seed: seeds initial weights (when the caller builds the model under
+            :func:`seed_everything`) and every micro-batch.
+        progress: show a progress bar (on rank 0).
+    """
+
+    steps: int
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int | None = None
+    min_lr_ratio: float = 0.0
+    grad_clip: float | None = 1.0
+    accumulate: int = 1
+    checkpoint_every: int = 500
+    log_every: int = 50
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "accumulate", "checkpoint_every", "log_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0 or None, got {self.grad_clip!r}")
+        if self.warmup_steps is not None and not 0 <= self.warmup_steps <= self.steps:
+            raise ValueError(f"warmup_steps must be in [0, steps], got {self.warmup_steps!r}")
+        self.betas = tuple(self.betas)  # a checkpoint's JSON-like copy stores a list
+
+    @property
+    def warmup(self) -> int:
+        return self.steps // 10 if self.warmup_steps is None else self.warmup_steps
+
+
+@dataclass
+class TrainResult:
+    """What a run did: the last step reached and the loss record ({"step", "loss", "lr"})."""
+
+    step: int
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def last_loss(self) -> float:
+        return self.history[-1]["loss"] if self.history else math.nan
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds torch's global generator (weights initialised after this are reproducible)."""
+    torch.manual_seed(seed)
+
+
+def micro_batch_seed(seed: int, rank: int, step: int, micro: int) -> int:
+    """A distinct 63-bit seed for each (run seed, rank, step, micro-batch)."""
+    h = seed & 0xFFFFFFFF
+    for part in (rank, step, micro):
+        h = (h * 0x9E3779B97F4A7C15 + part + 1) & 0x7FFFFFFFFFFFFFFF
+        h ^= h >> 29
+    return h
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def fit(
+    model: nn.Module,
+    sample: Callable[[torch.Generator], Any],
+    loss: Callable[[nn.Module, Any], Tensor],
+    config: TrainConfig,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    resume: bool = True,
+    device: str | torch.device = "cpu",
+    extra: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Trains ``model`` in place with AdamW under warmup + cosine.
+
+    Launched by ``torchrun --nproc-per-node N``, each process trains one DDP replica on its
+    own samples (gradients averaged across processes), and rank 0 writes checkpoints.
+
+    Args:
+        model: the module to train (moved to ``device``).
+        sample: draws one micro-batch (tensors, or tuples/dicts of them) from the
+            generator it is given; it is moved to the device.
+        loss: the scalar loss of ``model`` on a micro-batch.
+        config: the optimisation settings.
+        out_dir: where ``checkpoint.pt`` goes (None: no checkpoints).
+        resume: continue from ``out_dir/checkpoint.pt`` when it exists.
+        device: torch device (under torchrun with CUDA, each rank takes its local GPU).
+        extra: stored in each checkpoint under "extra" (e.g. the model's configuration).
+
+    Raises:
+        FloatingPointError: the loss became NaN or infinite (the last checkpoint stays).
+        KeyboardInterrupt: after writing a checkpoint of the last finished step.
+    """
+    info = dist_info(device)
+    model.to(info.device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+    )
+    scheduler = warmup_cosine(optimizer, config.warmup, config.steps, config.min_lr_ratio)
+    result = TrainResult(step=0)
+    path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
+    if resume and path is not None and path.is_file():
+        state = load_checkpoint(path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        result = TrainResult(step=state["step"], history=list(state["history"]))
+    replica = (
+        nn.parallel.DistributedDataParallel(model, device_ids=None)
+        if info.world_size > 1
+        else model
+    )
+
+    def save() -> None:
+        if path is not None and info.is_main:
+            save_atomic(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": result.step,
+                    "history": result.history,
+                    "config": {**asdict(config), "betas": list(config.betas)},
+                    "world_size": info.world_size,
+                    "extra": extra or {},
+                },
+                path,
+            )
+
+    bar = tqdm(
+        total=config.steps,
+        initial=result.step,
+        disable=not (config.progress and info.is_main),
+        desc="training",
+        dynamic_ncols=True,
+    )
+    running, count = 0.0, 0
+    replica.train()
+    try:
+        while result.step < config.steps:
+            value = _step(replica, sample, loss, optimizer, config, info, result.step)
+            scheduler.step()
+            result.step += 1
+            running, count = running + value, count + 1
+            bar.update(1)
+            if result.step % config.log_every == 0 or result.step == config.steps:
+                mean = _mean_across_ranks(running / count, info)
+                lr = scheduler.get_last_lr()[0]
+                result.history.append({"step": result.step, "loss": mean, "lr": lr})
+                bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.2e}")
+                running, count = 0.0, 0
+            if result.step % config.checkpoint_every == 0 or result.step == config.steps:
+                save()
+    except KeyboardInterrupt:
+        save()
+        raise
+    finally:
+        bar.close()
+    return result
+
+
+def _step(
+    replica: nn.Module,
+    sample: Callable[[torch.Generator], Any],
+    loss: Callable[[nn.Module, Any], Tensor],
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    info: DistInfo,
+    step: int,
+) -> float:
+    """One optimiser step over ``config.accumulate`` micro-batches; returns the mean loss."""
+    optimizer.zero_grad(set_to_none=True)
+    total = 0.0
+    for micro in range(config.accumulate):
+        seed = micro_batch_seed(config.seed, info.rank, step, micro)
+        generator = torch.Generator().manual_seed(seed)
+        batch = _to_device(sample(generator), info.device)
+        torch.manual_seed(seed)  # dropout, reproducibly
+        last = micro == config.accumulate - 1
+        sync = getattr(replica, "no_sync", None)
+        with sync() if (sync is not None and not last) else nullcontext():
+            value = loss(replica, batch)
+            if not torch.isfinite(value):
+                raise FloatingPointError(
+                    f"the loss is {value.item()} at step {step + 1} (micro-batch {micro}); "
+                    "lower the learning rate or check the data"
+                )
+            (value / config.accumulate).backward()
+        total += value.item()
+    if config.grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(replica.parameters(), config.grad_clip)
+    optimizer.step()
+    return total / config.accumulate
+
+
+def _mean_across_ranks(value: float, info: DistInfo) -> float:
+    if info.world_size == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=info.device)
+    dist.all_reduce(t)
+    return t.item() / info.world_size
