@@ -5,9 +5,12 @@ Subpackages:
     pde   PDE problems, PIG and PINN models, the trainer, reference solvers
     gp    Gaussian-process surrogates on gpytorch (exact multi-output regression, metrics)
     graph graph embeddings (FastRP)
+    pfn   prior-data fitted networks: GP-like regression in one forward pass, shipped models
+    nn    transformer building blocks shared by the trained models
+    train the training loop shared by the trained models (checkpoints, resume, DDP)
     data  data-set generators (tensile2d: plates of random shape under tension)
     viz   offscreen pictures (pyvista)
-    cli   the ``sciml`` command (``sciml solve helmholtz``)
+    cli   the ``sciml`` command (``sciml solve helmholtz``, ``sciml pfn train``)
 
 Threads: the Rust kernels run on their own pool of ``SCIML_NUM_THREADS`` threads (else
 ``RAYON_NUM_THREADS``, else one per CPU); change it at run time with

@@ -3,6 +3,9 @@
 sciml solve PROBLEM [--model pig|pinn] [--preset quick|paper] [--iters N]
                     [--time-budget SECONDS] [--seed S] [--out DIR] [--device DEV]
 sciml solve --list
+sciml pfn train --prior NAME --out DIR [--steps N] [--batch B] [--device DEV] [...]
+sciml pfn export DIR NAME --dest DIR
+sciml pfn eval DIR_OR_NAME
 """
 
 from __future__ import annotations
@@ -42,11 +45,117 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solve.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_pfn_parser(commands)
     return parser
+
+
+def _add_pfn_parser(commands) -> None:
+    from sciml.pfn.training import RECIPES
+
+    pfn = commands.add_parser("pfn", help="prior-data fitted networks").add_subparsers(
+        dest="pfn_command", required=True
+    )
+    train = pfn.add_parser(
+        "train",
+        help="train a PFN on a prior (under torchrun: DDP, one process per GPU or CPU group)",
+    )
+    train.add_argument("--prior", required=True, choices=sorted(RECIPES))
+    train.add_argument("--out", required=True, help="output directory (checkpoint, model)")
+    train.add_argument("--steps", type=_positive_int, help="optimiser steps (default: recipe)")
+    train.add_argument("--batch", type=_positive_int, help="data sets per micro-batch and rank")
+    train.add_argument("--accumulate", type=_positive_int, default=1, help="micro-batches a step")
+    train.add_argument("--lr", type=_positive_float, help="peak learning rate (default: recipe)")
+    train.add_argument("--warmup", type=int, help="warmup steps (default: recipe)")
+    train.add_argument("--emsize", type=_positive_int, help="token width (default: recipe)")
+    train.add_argument("--nlayers", type=_positive_int, help="layers (default: recipe)")
+    train.add_argument("--buckets", type=_positive_int, help="Riemann buckets (default: recipe)")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
+    train.add_argument("--threads", type=_positive_int, help="torch threads per process")
+    train.add_argument("--no-resume", action="store_true", help="ignore OUT/checkpoint.pt")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    export = pfn.add_parser("export", help="write a trained model as package weights (float16)")
+    export.add_argument("model", help="a training output directory")
+    export.add_argument("name", help="the model's name, e.g. gp-rbf-1d")
+    export.add_argument("--dest", required=True, help="e.g. python/sciml/pfn/weights")
+    evaluate = pfn.add_parser("eval", help="NLL gap to the exact GP on fresh prior data sets")
+    evaluate.add_argument("model", help="a training output directory or a pretrained name")
+    evaluate.add_argument("--datasets", type=_positive_int, default=500)
+    evaluate.add_argument("--seed", type=int, default=None, help="evaluation seed")
+
+
+def _pfn(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from sciml.pfn import PRETRAINED, PFNRegressor
+    from sciml.pfn.evaluate import EVAL_SEED, format_table, nll_gap_table
+    from sciml.pfn.priors import prior_from_config
+    from sciml.pfn.training import RECIPES, export_model, train_pfn
+    from sciml.train import TrainConfig
+
+    if args.pfn_command == "export":
+        print(f"wrote {export_model(args.model, args.dest, args.name)}")
+        return 0
+    if args.pfn_command == "eval":
+        reg = (
+            PFNRegressor.pretrained(args.model)
+            if args.model in PRETRAINED
+            else PFNRegressor.from_checkpoint(args.model)
+        )
+        sizes = [n for n in (0, 5, 10, 20, 50) if n <= reg.max_context]
+        seed = EVAL_SEED if args.seed is None else args.seed
+        print(
+            format_table(
+                nll_gap_table(reg, context_sizes=sizes, n_datasets=args.datasets, seed=seed)
+            )
+        )
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    recipe = RECIPES[args.prior]
+    sizes = {
+        k: v
+        for k, v in (
+            ("emsize", args.emsize),
+            ("nlayers", args.nlayers),
+            ("n_buckets", args.buckets),
+        )
+        if v is not None
+    }
+    if "emsize" in sizes:
+        sizes["nhid"] = 2 * sizes["emsize"]
+    steps = args.steps or recipe.steps
+    config = TrainConfig(
+        steps=steps,
+        lr=args.lr or recipe.lr,
+        warmup_steps=min(steps, recipe.warmup_steps if args.warmup is None else args.warmup),
+        accumulate=args.accumulate,
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    train_pfn(
+        prior_from_config(recipe.prior),
+        args.out,
+        model_config=dataclasses.replace(recipe.model, **sizes),
+        train_config=config,
+        max_context=recipe.max_context,
+        n_queries=recipe.n_queries,
+        batch_size=args.batch or recipe.batch_size,
+        device=args.device,
+        resume=not args.no_resume,
+    )
+    print(f"wrote {args.out}/model.pt and {args.out}/config.json")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "pfn":
+        return _pfn(args)
     from sciml.pde.problems import PROBLEMS, get_problem
     from sciml.pde.solve import SolveError, solve
 

@@ -38,10 +38,19 @@ class MultiheadAttention(nn.Module):
             raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
         self.heads = heads
         self.dropout = dropout
-        self.q_proj = nn.Linear(dim, dim)
-        self.k_proj = nn.Linear(dim, dim)
-        self.v_proj = nn.Linear(dim, dim)
+        self.in_proj = nn.Linear(dim, 3 * dim)  # the query, key and value maps, stacked
         self.out_proj = nn.Linear(dim, dim)
+
+    def _project(self, x: Tensor, which: int) -> Tensor:
+        """The query (0), key (1) or value (2) map of x (B, L, D), split into heads."""
+        d = self.out_proj.in_features
+        rows = slice(which * d, (which + 1) * d)
+        return self._split(F.linear(x, self.in_proj.weight[rows], self.in_proj.bias[rows]))
+
+    def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries, keys and values of x (B, L, D) by one matrix product, each (B, H, L, D/H)."""
+        q, k, v = self.in_proj(x).chunk(3, dim=-1)
+        return self._split(q), self._split(k), self._split(v)
 
     def _split(self, x: Tensor) -> Tensor:
         """(B, L, D) -> (B, H, L, D / H)."""
@@ -71,11 +80,10 @@ class MultiheadAttention(nn.Module):
             key_padding_mask: (B, Lk) bool, True where a key is padding (never attended).
             is_causal: token i attends to tokens <= i (no attn_mask then).
         """
-        q, k, v = (
-            self._split(self.q_proj(query)),
-            self._split(self.k_proj(key)),
-            self._split(self.v_proj(value)),
-        )
+        if query is key and key is value:
+            q, k, v = self._qkv(query)
+        else:
+            q, k, v = self._project(query, 0), self._project(key, 1), self._project(value, 2)
         mask = attn_mask
         if mask is not None and mask.dim() == 3:
             mask = mask.unsqueeze(1)
@@ -106,11 +114,7 @@ class MultiheadAttention(nn.Module):
         """
         if not 0 <= n_context <= x.shape[1]:
             raise ValueError(f"need 0 <= n_context <= {x.shape[1]}, got {n_context}")
-        q, k, v = (
-            self._split(self.q_proj(x)),
-            self._split(self.k_proj(x)),
-            self._split(self.v_proj(x)),
-        )
+        q, k, v = self._qkv(x)
         p = self.dropout if self.training else 0.0
         kc, vc = k[:, :, :n_context], v[:, :, :n_context]
         parts = []

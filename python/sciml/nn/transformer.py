@@ -40,7 +40,7 @@ class TransformerEncoderLayer(nn.Module):
         self.linear2 = nn.Linear(dim_ff, dim)
         self.norm1 = nn.LayerNorm(dim)
         self.norm2 = nn.LayerNorm(dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.activation = _ACTIVATIONS[activation]
         self.norm_first = norm_first
 
