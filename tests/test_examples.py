@@ -68,5 +68,6 @@ def test_every_example_has_a_test():
         "allen_cahn",
         "nonlinear_diffusion",
         "mmgp_tensile2d",
+        "pfn_gp",  # in test_pfn_example.py, with a tiny model trained there
     }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
