@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sciml.nn import MultiheadAttention, TransformerEncoder, context_query_mask, mlp
+from sciml.nn import MultiheadAttention, TransformerEncoder, attention, context_query_mask, mlp
 
 torch.set_num_threads(1)
 
 
+@pytest.mark.parametrize("dense_up_to", [0, 256])  # the O(L n) path and the fused one
 @pytest.mark.parametrize("n_context", [0, 1, 4, 7])
-def test_context_query_attention_equals_the_dense_mask(n_context):
+def test_context_query_attention_equals_the_dense_mask(n_context, dense_up_to, monkeypatch):
+    monkeypatch.setattr(attention, "DENSE_MASK_MAX_LENGTH", dense_up_to)
     torch.manual_seed(0)
     attn = MultiheadAttention(12, 3).double()
     x = torch.randn(2, 7, 12, dtype=torch.float64)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+DENSE_MASK_MAX_LENGTH = 256
+"""Up to this many tokens, :meth:`MultiheadAttention.context_query` attends with the dense
+mask in one fused call (fewer, larger operations); beyond it, at O(L * n_context) cost."""
 
+
+@functools.lru_cache(maxsize=64)
 def context_query_mask(n_context: int, length: int, device: torch.device | None = None) -> Tensor:
     """The attention mask of prior-data fitted networks, (length, length) bool, True = may attend.
 
     The first ``n_context`` tokens (the data set) attend to each other; each later token (a
     query) attends to the context and to itself, never to another query. This dense form is
-    what :meth:`MultiheadAttention.context_query` computes without building it.
+    what :meth:`MultiheadAttention.context_query` computes (without building it for long
+    sequences). Cached: the returned tensor is shared, do not modify it.
     """
     if not 0 <= n_context <= length:
         raise ValueError(f"need 0 <= n_context <= length, got n_context={n_context}, {length=}")
@@ -116,6 +123,9 @@ class MultiheadAttention(nn.Module):
             raise ValueError(f"need 0 <= n_context <= {x.shape[1]}, got {n_context}")
         q, k, v = self._qkv(x)
         p = self.dropout if self.training else 0.0
+        if x.shape[1] <= DENSE_MASK_MAX_LENGTH:
+            mask = context_query_mask(n_context, x.shape[1], x.device)
+            return self._merge(F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p))
         kc, vc = k[:, :, :n_context], v[:, :, :n_context]
         parts = []
         if n_context:
@@ -134,5 +144,5 @@ class MultiheadAttention(nn.Module):
         """Queries q (B, H, M, dh) over the context keys kc (B, H, N, dh) and each its own key."""
         scale = q.shape[-1] ** -0.5
         scores = torch.cat([q @ kc.mT, (q * ks).sum(-1, keepdim=True)], dim=-1) * scale
-        weights = F.dropout(scores.softmax(-1), p, self.training)
+        weights = F.dropout(scores.softmax(-1), p) if p else scores.softmax(-1)
         return weights[..., :-1] @ vc + weights[..., -1:] * vs
