@@ -20,6 +20,7 @@ from sciml.pfn import (
     nll_gap_table,
     train_pfn,
 )
+from sciml.pfn.training import export_model, save_model
 from sciml.train import TrainConfig
 
 torch.set_num_threads(1)
@@ -168,6 +169,18 @@ def test_cli_trains_and_evaluates(tmp_path, capsys):
     assert cli(["pfn", "eval", str(out), "--datasets", "5"]) == 0
     table = capsys.readouterr().out
     assert "gap" in table and len(table.strip().splitlines()) == 7
+
+
+def test_exported_half_precision_weights_predict_as_the_model(tiny, tmp_path):
+    source = tmp_path / "run"
+    save_model(tiny.model, tiny.settings, source)
+    reg = PFNRegressor.from_checkpoint(export_model(source, tmp_path / "weights", "tiny"))
+    assert reg.model.encoder_x.weight.dtype == torch.float32
+    X, y, Xq = np.zeros((3, 1)), np.zeros(3), np.linspace(0, 1, 5)[:, None]
+    a = tiny.fit(X, y).predict_distribution(Xq)
+    b = reg.fit(X, y).predict_distribution(Xq)
+    np.testing.assert_allclose(b.mean, a.mean, atol=1e-2)
+    np.testing.assert_allclose(b.std, a.std, rtol=1e-2)
 
 
 @pytest.mark.parametrize("name", PRETRAINED)

@@ -112,14 +112,20 @@ class PFNRegressor:
         cls, path: str | os.PathLike, *, device: str | torch.device = "cpu"
     ) -> PFNRegressor:
         """A model trained by ``sciml pfn train``: its output directory (``model.pt`` and
-        ``config.json``, or a ``checkpoint.pt`` of an unfinished run) or the checkpoint file."""
+        ``config.json``, or the ``checkpoint.pt`` of an unfinished run), a checkpoint file,
+        or a ``NAME.pt`` written by ``sciml pfn export`` (beside its ``NAME.json``)."""
         path = Path(path)
         if path.is_dir() and (path / MODEL_FILE).is_file():
-            settings = json.loads((path / CONFIG_FILE).read_text())
-            state = torch.load(path / MODEL_FILE, map_location="cpu", weights_only=True)
-            return cls._build(settings, state, device)
+            return cls._load(path / MODEL_FILE, path / CONFIG_FILE, device)
+        if path.is_file() and path.with_suffix(".json").is_file():
+            return cls._load(path, path.with_suffix(".json"), device)
         checkpoint = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
         return cls._build(checkpoint["extra"], checkpoint["model"], device)
+
+    @classmethod
+    def _load(cls, weights: Path, settings: Path, device: Any) -> PFNRegressor:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        return cls._build(json.loads(settings.read_text()), state, device)
 
     @classmethod
     def _build(
