@@ -72,6 +72,17 @@ def test_resume_continues_the_same_run_exactly(tmp_path):
     assert result.history == load_checkpoint(tmp_path / "a" / "checkpoint.pt")["history"]
 
 
+def test_a_foreign_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    sample, loss = regression_task()
+    config = TrainConfig(steps=2, progress=False)
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        fit(new_model(), sample, loss, config, out_dir=tmp_path)
+    fit(nn.Linear(3, 1), sample, loss, config, out_dir=tmp_path, resume=False)
+    with pytest.raises(ValueError, match="does not continue this run"):
+        fit(new_model(), sample, loss, config, out_dir=tmp_path)
+
+
 def test_accumulation_steps_on_the_mean_gradient_of_the_micro_batches():
     sample, loss = regression_task()
     config = TrainConfig(

@@ -23,8 +23,15 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     Checkpoints hold tensors, numbers, strings and containers of them only, so they load
     with ``weights_only=True`` (no code runs on load).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a checkpoint torch can read (truncated, foreign).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, foreign or not a torch file at all
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e

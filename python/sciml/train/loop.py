@@ -156,11 +156,7 @@ def fit(
     result = TrainResult(step=0)
     path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
     if resume and path is not None and path.is_file():
-        state = load_checkpoint(path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        result = TrainResult(step=state["step"], history=list(state["history"]))
+        result = _resume(path, model, optimizer, scheduler)
     replica = (
         nn.parallel.DistributedDataParallel(model, device_ids=None)
         if info.world_size > 1
@@ -213,6 +209,26 @@ def fit(
     finally:
         bar.close()
     return result
+
+
+def _resume(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> TrainResult:
+    """Loads a checkpoint of this loop into model, optimiser and schedule."""
+    state = load_checkpoint(path)
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        return TrainResult(step=int(state["step"]), history=list(state["history"]))
+    except (KeyError, RuntimeError, ValueError, TypeError) as e:
+        raise ValueError(
+            f"{path} does not continue this run (another model or another program wrote "
+            f"it: {type(e).__name__}: {e}); start afresh with resume=False or another out_dir"
+        ) from e
 
 
 def _step(
