@@ -157,6 +157,8 @@ def test_predict_before_fit_and_bad_queries(tiny):
         tiny.predict(np.array([[np.nan]]))
     with pytest.raises(ValueError, match="level"):
         tiny.predict_distribution(np.zeros((2, 1))).interval(1.5)
+    with pytest.raises(ValueError, match="shapes do not match"):
+        tiny.predict_distribution_batch(np.zeros((0, 3, 1)), np.zeros((0, 3)), np.zeros((0, 2, 1)))
     with pytest.raises(ValueError, match="unknown pretrained"):
         PFNRegressor.pretrained("nope")
 

@@ -204,7 +204,12 @@ class PFNRegressor:
                 "need X_context (S, n, d), y_context (S, n), X_query (S, m, d); got "
                 f"{xc.shape}, {yc.shape}, {xq.shape}"
             )
-        if xc.shape[:2] != yc.shape or xq.shape[0] != xc.shape[0] or xq.shape[2] != xc.shape[2]:
+        if (
+            xc.shape[:2] != yc.shape
+            or xq.shape[0] != xc.shape[0]
+            or xq.shape[2] != xc.shape[2]
+            or xc.shape[0] == 0
+        ):
             raise ValueError(
                 f"shapes do not match: X_context {xc.shape}, y_context {yc.shape}, "
                 f"X_query {xq.shape}"
