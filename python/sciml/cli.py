@@ -86,33 +86,42 @@ def _add_pfn_parser(commands) -> None:
 
 
 def _pfn(args: argparse.Namespace) -> int:
+    command = {"train": _pfn_train, "export": _pfn_export, "eval": _pfn_eval}[args.pfn_command]
+    return command(args)
+
+
+def _pfn_export(args: argparse.Namespace) -> int:
+    from sciml.pfn.training import export_model
+
+    print(f"wrote {export_model(args.model, args.dest, args.name)}")
+    return 0
+
+
+def _pfn_eval(args: argparse.Namespace) -> int:
+    from sciml.pfn import PRETRAINED, PFNRegressor
+    from sciml.pfn.evaluate import EVAL_SEED, format_table, nll_gap_table
+
+    reg = (
+        PFNRegressor.pretrained(args.model)
+        if args.model in PRETRAINED
+        else PFNRegressor.from_checkpoint(args.model)
+    )
+    sizes = [n for n in (0, 5, 10, 20, 50) if n <= reg.max_context]
+    seed = EVAL_SEED if args.seed is None else args.seed
+    rows = nll_gap_table(reg, context_sizes=sizes, n_datasets=args.datasets, seed=seed)
+    print(format_table(rows))
+    return 0
+
+
+def _pfn_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     import torch
 
-    from sciml.pfn import PRETRAINED, PFNRegressor
-    from sciml.pfn.evaluate import EVAL_SEED, format_table, nll_gap_table
     from sciml.pfn.priors import prior_from_config
-    from sciml.pfn.training import RECIPES, export_model, train_pfn
+    from sciml.pfn.training import RECIPES, train_pfn
     from sciml.train import TrainConfig
 
-    if args.pfn_command == "export":
-        print(f"wrote {export_model(args.model, args.dest, args.name)}")
-        return 0
-    if args.pfn_command == "eval":
-        reg = (
-            PFNRegressor.pretrained(args.model)
-            if args.model in PRETRAINED
-            else PFNRegressor.from_checkpoint(args.model)
-        )
-        sizes = [n for n in (0, 5, 10, 20, 50) if n <= reg.max_context]
-        seed = EVAL_SEED if args.seed is None else args.seed
-        print(
-            format_table(
-                nll_gap_table(reg, context_sizes=sizes, n_datasets=args.datasets, seed=seed)
-            )
-        )
-        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = RECIPES[args.prior]

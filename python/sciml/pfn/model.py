@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 
 from sciml.nn import TransformerEncoder, mlp
-from sciml.pfn.bar import RiemannDistribution
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,3 @@ class PFN(nn.Module):
         tokens = torch.cat([x[:, :n] + self.encoder_y(y_context.unsqueeze(-1)), x[:, n:]], dim=1)
         out = self.transformer(tokens, n_context=n)
         return self.decoder(out[:, n:])
-
-    def distribution(self, logits: Tensor) -> RiemannDistribution:
-        """The predictive distribution that ``logits`` (..., n_buckets) describe."""
-        return RiemannDistribution(logits, self.borders)

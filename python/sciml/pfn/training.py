@@ -132,12 +132,13 @@ def train_pfn(
         extra=settings,
     )
     model.to("cpu")
-    if dist_info(device).is_main:
+    info = dist_info(device)
+    if info.is_main:
         settings["result"] = {
             "steps": result.step,
             "final_loss": result.last_loss,
             "seconds_this_run": round(time.perf_counter() - start, 1),
-            "world_size": dist_info(device).world_size,
+            "world_size": info.world_size,
         }
         save_model(model, settings, out)
     return model
@@ -147,9 +148,13 @@ def save_model(model: PFN, settings: dict[str, Any], out_dir: str | os.PathLike)
     """Writes a trained model as ``model.pt`` (state dict) and ``config.json``."""
     out = Path(out_dir)
     save_atomic(model.state_dict(), out / MODEL_FILE)
-    tmp = out / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(settings, indent=2) + "\n")
-    os.replace(tmp, out / CONFIG_FILE)
+    _write_text_atomic(out / CONFIG_FILE, json.dumps(settings, indent=2) + "\n")
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def export_model(src: str | os.PathLike, dest: str | os.PathLike, name: str) -> Path:
@@ -163,5 +168,5 @@ def export_model(src: str | os.PathLike, dest: str | os.PathLike, name: str) -> 
     }
     dest.mkdir(parents=True, exist_ok=True)
     save_atomic(half, dest / f"{name}.pt")
-    (dest / f"{name}.json").write_text((src / CONFIG_FILE).read_text())
+    _write_text_atomic(dest / f"{name}.json", (src / CONFIG_FILE).read_text())
     return dest / f"{name}.pt"
