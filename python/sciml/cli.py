@@ -1,5 +1,6 @@
 """The ``sciml`` command line.
 
+sciml --version
 sciml solve PROBLEM [--model pig|pinn] [--preset quick|paper] [--iters N]
                     [--time-budget SECONDS] [--seed S] [--out DIR] [--device DEV]
 sciml solve --list
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from sciml import __version__
 
 
 def _positive_float(text: str) -> float:
@@ -30,6 +33,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sciml", description="Scientific ML with Rust kernels.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     solve = commands.add_parser("solve", help="train a model on a benchmark PDE")
     solve.add_argument("problem", nargs="?", help="problem name (see --list)")
@@ -191,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     except SolveError as e:
         print(f"sciml solve: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        out = args.out or f"out/{args.problem}"
+        print(
+            f"\nsciml solve: interrupted; the last evaluated state is in {out}/checkpoint.pt "
+            "(continue with --resume)",
+            file=sys.stderr,
+        )
+        return 130  # 128 + SIGINT, as a shell reports an interrupted command
     print(result.summary())
     return 0 if result.complete else 1
 

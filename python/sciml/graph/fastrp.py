@@ -15,19 +15,19 @@ with unit-norm rows (``normalize=True``).
 The paper (``variant="paper"``, the default) and Neo4j GDS (``variant="gds"``, or
 :meth:`FastRP.gds`) side by side:
 
-============================  ===============================  ============================
-                              paper (authors' ``fastrp.py``)   Neo4j GDS ``gds.fastRP``
-============================  ===============================  ============================
-sparsity s of R               sqrt(n) (``s="sqrt"``)            3
-weights (BlogCatalog/default) (0, 0, 1, 6.67), beta = -0.64    ``iterationWeights`` (0, 1, 1)
-beta                          ``alpha`` of the code             ``normalizationStrength``
-degree in deg^beta            weighted degree                   relationship count
-normalisation                 powers P^t R propagate            each step is normalised,
-                              unnormalised; each enters the     and the normalised matrix
-                              sum row-normalised                propagates
-self term                     none                              ``nodeSelfInfluence`` R/|R|
-column standardisation        yes (``sklearn...scale``)         no
-============================  ===============================  ============================
+==============================  ===============================  ============================
+                                paper (authors' ``fastrp.py``)   Neo4j GDS ``gds.fastRP``
+==============================  ===============================  ============================
+sparsity s of R                 sqrt(n) (``s="sqrt"``)            3
+weights (BlogCatalog/default)   (0, 0, 1, 6.67), beta = -0.64    ``iterationWeights`` (0, 1, 1)
+beta                            ``alpha`` of the code             ``normalizationStrength``
+degree in deg^beta              weighted degree                   relationship count
+normalisation                   powers P^t R propagate            each step is normalised,
+                                unnormalised; each enters the     and the normalised matrix
+                                sum row-normalised                propagates
+self term                       none                              ``nodeSelfInfluence`` ``R/|R|``
+column standardisation          yes (``sklearn...scale``)         no
+==============================  ===============================  ============================
 
 Both scale R's entries by 1/sqrt(d) as well; any constant factor is removed by the row
 normalisation or the standardisation, so it is left out here.
@@ -160,6 +160,8 @@ def as_csr(graph: Graph, symmetrize: bool = False) -> tuple[sp.csr_array, list[A
     ):
         raise TypeError(f"graph weights must be real numbers, got dtype {s.dtype}")
     s = sp.csr_array(s)
+    if not np.issubdtype(s.dtype, np.floating):  # bool or integer weights: numbers from here
+        s = s.astype(np.float64)
     data = s.data
     if data.size:
         if not np.isfinite(data).all():
@@ -381,6 +383,11 @@ class FastRP:
 
         Returns:
             self, with ``embedding_`` float32 (n, dim), ``nodes_`` and ``sparsity_``.
+
+        Raises:
+            ValueError: bad options or graph, or weights/beta so large that the embedding
+                overflows float32.
+            MemoryError: the embedding (n, dim) does not fit in the memory available.
         """
         _check_bool("symmetrize", self.symmetrize)
         s, nodes = as_csr(graph, symmetrize=bool(self.symmetrize))
@@ -388,7 +395,14 @@ class FastRP:
         opts = self._options(n)
         indptr, indices, data = _kernel_arrays(s)
         del s
-        self.embedding_: np.ndarray = _core.fastrp_embedding(indptr, indices, data, **opts)
+        embedding = _core.fastrp_embedding(indptr, indices, data, **opts)
+        if not np.isfinite(embedding).all():
+            raise ValueError(
+                "the embedding overflowed float32 (inf/NaN): the iteration weights "
+                f"{opts['weights']} or beta = {opts['beta']} are too large in magnitude "
+                "for this graph's degrees"
+            )
+        self.embedding_: np.ndarray = embedding
         self.nodes_: list[Any] | None = nodes
         self.sparsity_: float = opts["sparsity"]
         return self

@@ -19,7 +19,7 @@ from sciml.pde.output import write_results
 from sciml.pde.presets import Preset, get_preset
 from sciml.pde.problem import Problem
 from sciml.pde.problems import get_problem
-from sciml.pde.trainer import Trainer, TrainingDiverged, TrainResult
+from sciml.pde.trainer import CheckpointError, Trainer, TrainingDiverged, TrainResult
 
 
 class SolveError(RuntimeError):
@@ -139,6 +139,10 @@ def solve(
         torch.set_num_threads(config.torch_threads or threads)
         try:
             history = trainer.fit()
+        except CheckpointError as e:
+            raise SolveError(
+                f"cannot resume: {e}. Delete it, or run without --resume to start afresh"
+            ) from None
         except TrainingDiverged as e:
             history = TrainResult.from_checkpoint(checkpoint, stopped="diverged")
             problems.append(str(e))

@@ -27,7 +27,35 @@ from tqdm.auto import tqdm
 
 from sciml.pde.domain import Sampler, Sampling, check_sampling
 from sciml.pde.problem import Fields, Problem
-from sciml.train.checkpoint import save_atomic
+from sciml.train.checkpoint import load_checkpoint, save_atomic
+
+_CHECKPOINT_KEYS = ("model", "state", "optimizer", "generator", "history")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed from: truncated, foreign, or of another model."""
+
+
+def load_trainer_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> dict:
+    """A checkpoint written by :class:`Trainer`, loaded into ``model`` when one is given.
+
+    Raises:
+        CheckpointError: one line saying what is wrong with the file.
+    """
+    try:
+        saved = load_checkpoint(path)
+    except (ValueError, FileNotFoundError) as e:
+        raise CheckpointError(str(e)) from None
+    missing = [k for k in _CHECKPOINT_KEYS if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise CheckpointError(f"{path} is not a checkpoint of the PDE trainer (no {missing})")
+    if model is not None:
+        try:
+            model.load_state_dict(saved["model"])
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0]
+            raise CheckpointError(f"{path} holds another model: {first}") from None
+    return saved
 
 
 class TrainingDiverged(RuntimeError):
@@ -112,7 +140,7 @@ class TrainResult:
         """The error curve saved in a checkpoint (empty if there is none)."""
         result = cls(stopped=stopped)
         if Path(path).exists():
-            saved = torch.load(path, weights_only=False, map_location="cpu")
+            saved = load_trainer_checkpoint(path)
             result.history = [Record(**r) for r in saved["history"]]
         return result
 
@@ -237,14 +265,21 @@ class Trainer:
     # ---- training loop -----------------------------------------------------------------
 
     def fit(self) -> TrainResult:
-        """Runs the phases (resuming from the checkpoint if there is one)."""
+        """Runs the phases (resuming from the checkpoint if there is one).
+
+        On an interruption (Ctrl-C) the last evaluated state is saved to the checkpoint
+        before the ``KeyboardInterrupt`` propagates, so a later ``fit`` continues from it.
+
+        Raises:
+            CheckpointError: the checkpoint file exists but cannot be resumed from.
+            TrainingDiverged: the loss became non-finite.
+        """
         generator = torch.Generator().manual_seed(self.seed)
         result = TrainResult()
         state = {"phase": 0, "iteration": 0, "evaluations": 0, "seconds": 0.0}
         optimizer_state = None
         if self.checkpoint is not None and self.checkpoint.exists():
-            saved = torch.load(self.checkpoint, weights_only=False, map_location="cpu")
-            self.model.load_state_dict(saved["model"])
+            saved = load_trainer_checkpoint(self.checkpoint, self.model)
             state = saved["state"]
             optimizer_state = saved["optimizer"]
             generator.set_state(saved["generator"])

@@ -11,6 +11,9 @@ pub enum KernelError {
     /// A value is outside its domain (NaN, infinite, non-positive where positive is needed, ...).
     #[error("{0}")]
     Value(String),
+    /// The input asks for more memory than the system can provide (see `memory`).
+    #[error("{0}")]
+    Memory(String),
 }
 
 impl KernelError {

@@ -1,7 +1,9 @@
 //! sciml-kernels: the numerical kernels of sciml, in pure Rust.
 //!
 //! Every kernel takes plain slices (row-major, C order) and returns
-//! `Result<_, KernelError>`; it never panics on bad input. Parallel work runs on
+//! `Result<_, KernelError>`; it never panics on bad input, and it checks its peak
+//! working memory before allocating (`KernelError::Memory`), so a request too large for
+//! the machine is an error, never an allocation abort. Parallel work runs on
 //! the current rayon thread pool, and every result is deterministic for a given
 //! input, whatever the number of threads.
 //!
@@ -15,6 +17,7 @@
 mod error;
 pub mod fastrp;
 pub mod gaussian;
+mod memory;
 pub mod mesh;
 mod real;
 

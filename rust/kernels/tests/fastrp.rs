@@ -338,7 +338,7 @@ fn isolated_nodes_and_empty_graphs() {
 
 fn err(g: CsrGraph<'_, i64>, opts: &FastRpOptions) -> String {
     match fastrp_embedding(&g, opts) {
-        Err(KernelError::Shape(m)) | Err(KernelError::Value(m)) => m,
+        Err(KernelError::Shape(m) | KernelError::Value(m) | KernelError::Memory(m)) => m,
         Ok(_) => panic!("accepted a bad input"),
     }
 }
@@ -389,4 +389,16 @@ fn random_projection_is_a_function_of_seed_and_node() {
     let v = 5f32.sqrt();
     assert!(a.iter().all(|&x| x == 0.0 || x == v || x == -v));
     assert_ne!(a, random_projection(50, 64, 5.0, 4).unwrap());
+}
+
+#[test]
+fn a_request_too_large_for_memory_is_an_error_not_an_abort() {
+    // 34 nodes with dim 2^32 - 1: the count distribution alone would need 64 GiB, the
+    // embedding's buffers 1.6 TiB.
+    let g = Graph::random(34, 78, 4, false, 1);
+    let opts = FastRpOptions::paper(u32::MAX as usize, 34);
+    match fastrp_embedding(&g.csr(false), &opts) {
+        Err(KernelError::Memory(m)) => assert!(m.contains("needs"), "{m}"),
+        other => panic!("expected a memory error, got {:?}", other.map(|v| v.len())),
+    }
 }

@@ -4,7 +4,7 @@ use numpy::{
     Element, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// The floating-point dtypes kernels accept.
@@ -79,4 +79,13 @@ pub(crate) fn to_numpy<'py, T: Element>(
     shape: &[usize],
 ) -> PyResult<Bound<'py, PyAny>> {
     Ok(PyArray1::from_vec(py, values).reshape(shape)?.into_any())
+}
+
+/// A kernel error as the Python exception users expect: `MemoryError` for a request
+/// too large for the machine, `ValueError` for everything else.
+pub(crate) fn kernel_error(e: sciml_kernels::KernelError) -> PyErr {
+    match e {
+        sciml_kernels::KernelError::Memory(msg) => PyMemoryError::new_err(msg),
+        other => PyValueError::new_err(other.to_string()),
+    }
 }

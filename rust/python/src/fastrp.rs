@@ -5,12 +5,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use sciml_kernels::fastrp::{self, CsrGraph, DegreeKind, FastRpOptions, NodeIndex, Normalization};
 
-use crate::arrays::{data, to_numpy, view};
+use crate::arrays::{data, kernel_error, to_numpy, view};
 use crate::threads::pool;
-
-fn value_error(e: sciml_kernels::KernelError) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
 
 fn normalization(name: &str) -> PyResult<Normalization> {
     match name {
@@ -112,7 +108,7 @@ fn run<'py, I: NodeIndex>(
     let pool = pool()?;
     let out = py
         .detach(|| pool.install(|| fastrp::fastrp_embedding(&graph, opts)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     let n = indptr.len().saturating_sub(1);
     to_numpy(py, out, &[n, opts.dim])
 }
@@ -131,6 +127,6 @@ pub fn fastrp_projection<'py>(
     let pool = pool()?;
     let r = py
         .detach(|| pool.install(|| fastrp::random_projection(num_nodes, dim, sparsity, seed)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     to_numpy(py, r, &[num_nodes, dim])
 }

@@ -11,7 +11,7 @@ use sciml_kernels::gaussian::{
 };
 use sciml_kernels::Real;
 
-use crate::arrays::{data, float_dtype, to_numpy, view, Float};
+use crate::arrays::{data, float_dtype, kernel_error, to_numpy, view, Float};
 use crate::threads::pool;
 
 type Outputs<'py> = (
@@ -132,10 +132,6 @@ fn check_same_dtype(args: &[(&str, &Bound<'_, PyAny>)]) -> PyResult<Float> {
     Ok(dtype)
 }
 
-fn value_error(e: sciml_kernels::KernelError) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
-
 /// Evaluates the Gaussian embedding and its x-derivatives.
 ///
 /// Returns `(phi (N, F), d1 (N, d, F) or None, d2 (N, d, F) or None)` by `order`.
@@ -172,7 +168,7 @@ fn forward_typed<'py, T: Element + Real>(
     let (xs, g) = (data(&inputs.x), inputs.gaussians());
     let Embedding { phi, d1, d2 } = py
         .detach(|| pool.install(|| gaussian::gaussian_embedding_forward(xs, &g, &opts)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     let (n, d, f) = (inputs.n, inputs.d, inputs.layout.channels());
     let phi = to_numpy(py, phi, &[n, f])?;
     let d1 = if order >= 1 {
@@ -268,7 +264,7 @@ fn backward_typed<'py, T: Element + Real>(
         weights: gw,
     } = py
         .detach(|| pool.install(|| gaussian::gaussian_embedding_backward(xs, &g, &up, cutoff)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     Ok((
         to_numpy(py, gx, inputs.x.shape())?,
         to_numpy(py, gmu, inputs.mu.shape())?,

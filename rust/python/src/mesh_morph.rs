@@ -7,12 +7,8 @@ use sciml_kernels::mesh::floater::{self, Landmarks};
 use sciml_kernels::mesh::quality;
 use sciml_kernels::mesh::rbf::{self, RbfKernel};
 
-use crate::arrays::{data, to_numpy, view};
+use crate::arrays::{data, kernel_error, to_numpy, view};
 use crate::threads::pool;
-
-fn value_error(e: sciml_kernels::KernelError) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
 
 /// A float64 array of shape (N, cols) (any N; cols in `cols`): its data and shape.
 fn points_of(
@@ -116,7 +112,7 @@ pub fn floater_morph<'py>(
     let pool = pool()?;
     let out = py
         .detach(|| pool.install(|| floater::floater_morph(&points, &triangles, pinned)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     to_numpy(py, out, &[n, 2])
 }
 
@@ -168,7 +164,7 @@ pub fn rbf_morph<'py>(
     let pool = pool()?;
     let out = py
         .detach(|| pool.install(|| rbf::rbf_morph(&points, &controls, &disp, d, kernel)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     to_numpy(py, out, &[n, d])
 }
 
@@ -186,6 +182,6 @@ pub fn signed_measures<'py>(
     let pool = pool()?;
     let out = py
         .detach(|| pool.install(|| quality::signed_measures(&points, d, &cells)))
-        .map_err(value_error)?;
+        .map_err(kernel_error)?;
     to_numpy(py, out, &[m])
 }

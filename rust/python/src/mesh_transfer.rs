@@ -5,7 +5,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use sciml_kernels::mesh::transfer::{self, CellIndex, CsrMatrix};
 
-use crate::arrays::{data, to_numpy, view};
+use crate::arrays::{data, kernel_error, to_numpy, view};
 use crate::threads::pool;
 
 type Csr<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
@@ -74,7 +74,7 @@ fn run<'py, I: CellIndex>(
         ..
     } = py
         .detach(|| pool.install(|| transfer::transfer_matrix(src, cells, dst, d)))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        .map_err(kernel_error)?;
     let nnz = indices.len();
     Ok((
         to_numpy(py, indptr, &[nrows + 1])?,

@@ -79,10 +79,11 @@ use rayon::prelude::*;
 pub use graph::{CsrGraph, NodeIndex};
 pub use projection::random_projection;
 
-use crate::KernelError;
+use crate::{memory, KernelError};
 use projection::{dense_rows, sparse_rows, Projection};
 use propagate::{add_source_row, nnz_bound, source_row_norm, Source, Step, Store, SumOp};
 use sparse::{SparseRows, BLOCK_ROWS};
+use std::mem::size_of;
 
 /// Below this sparsity R is generated densely into a buffer; from it on, in compressed
 /// rows (expected `d / s` nonzeros per row), which is smaller and faster to propagate.
@@ -216,6 +217,12 @@ pub fn fastrp_embedding<I: NodeIndex>(
     if n == 0 {
         return Ok(Vec::new());
     }
+    // At most three dense (n, dim) buffers live at once: N_t, N_{t+1} and the sum E.
+    let buffer_bytes = memory::bytes_of("a FastRP buffer", nd, size_of::<f32>())?;
+    memory::ensure_available(
+        &format!("the FastRP embedding ({n}, {d})"),
+        memory::total("FastRP", &[buffer_bytes; 3])?,
+    )?;
 
     let weighted = graph.weighted_degrees();
     let inv_degree: Vec<f32> = weighted

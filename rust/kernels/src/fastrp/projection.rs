@@ -22,7 +22,8 @@
 use rayon::prelude::*;
 
 use super::sparse::{Entry, SparseBlock, SparseRows, BLOCK_ROWS};
-use crate::KernelError;
+use crate::{memory, KernelError};
+use std::mem::size_of;
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -81,6 +82,11 @@ impl Projection {
                 "the sparsity s must be a finite number >= 1 (density 1/s), got {sparsity}"
             )));
         }
+        // binomial_cdf holds two vectors of dim + 1 values.
+        memory::ensure_available(
+            &format!("the projection's count distribution (dim = {dim})"),
+            memory::bytes_of("the count distribution", 2 * (dim + 1), size_of::<f64>())?,
+        )?;
         Ok(Projection {
             dim,
             seed,
@@ -297,6 +303,10 @@ pub fn random_projection(
             "R of shape ({num_nodes}, {dim}) has too many entries"
         ))
     })?;
+    memory::ensure_available(
+        &format!("R of shape ({num_nodes}, {dim})"),
+        memory::bytes_of("R", len, size_of::<f32>())?,
+    )?;
     let mut out = vec![0f32; len];
     dense_rows(&proj, &vec![1.0; num_nodes], &mut out);
     Ok(out)

@@ -24,7 +24,8 @@ use super::lanes::{add, add_scaled, lane, lane_mut, lane_sum, Chunk, Lane};
 use super::pack::{pack, Packed, LANES};
 use super::tasks::{dispatch_avx2, has_avx2, tasks, Task};
 use super::{validate_points, EmbeddingGrads, EmbeddingOptions, Gaussians, Layout, Upstream};
-use crate::{KernelError, Real};
+use crate::{memory, KernelError, Real};
+use std::mem::size_of;
 
 /// Gradients of a loss with respect to x (N,d), mu, sigma (K,d) and the weights, given
 /// its gradients `up` with respect to the forward outputs. `cutoff` must be the one the
@@ -55,6 +56,14 @@ pub fn gaussian_embedding_backward<T: Real>(
         }
     }
 
+    // The gradients, and as much again for the per-block partial sums.
+    let grad_len = memory::total("gradients", &[n * d, 2 * k * d, g.weights.len()])?;
+    let bytes = memory::bytes_of(
+        "the Gaussian embedding's gradients",
+        grad_len,
+        size_of::<T>(),
+    )?;
+    memory::ensure_available("the Gaussian embedding's backward pass", 2 * bytes)?;
     let mut grads = EmbeddingGrads {
         x: vec![T::ZERO; n * d],
         mu: vec![T::ZERO; k * d],

@@ -6,7 +6,8 @@ use super::lanes::{add_product, lane, lane_sum, Chunk, Lane};
 use super::pack::{pack, Packed, LANES};
 use super::tasks::{dispatch_avx2, has_avx2, tasks, Task};
 use super::{validate_points, Embedding, EmbeddingOptions, Gaussians};
-use crate::{KernelError, Real};
+use crate::{memory, KernelError, Real};
+use std::mem::size_of;
 
 /// Evaluates the embedding at the points `x` (N, d): phi (N, F) and, by
 /// `opts.order`, d1 and d2 (N, d, F). See the module docs for the maths.
@@ -21,6 +22,18 @@ pub fn gaussian_embedding_forward<T: Real>(
     let n = validate_points(x, d)?;
     let f = g.layout.channels();
     let order = opts.order;
+    // The outputs, and as much again for the per-block rows gathered before the scatter.
+    let row_len = d
+        .checked_mul(order)
+        .and_then(|v| v.checked_add(1))
+        .and_then(|v| v.checked_mul(f))
+        .and_then(|v| v.checked_mul(n))
+        .unwrap_or(usize::MAX);
+    let out = memory::bytes_of("the Gaussian embedding's outputs", row_len, size_of::<T>())?;
+    memory::ensure_available(
+        "the Gaussian embedding",
+        memory::total("embedding", &[out, out])?,
+    )?;
     let mut emb = Embedding {
         phi: vec![T::ZERO; n * f],
         d1: vec![T::ZERO; if order >= 1 { n * d * f } else { 0 }],

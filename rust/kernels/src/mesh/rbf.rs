@@ -30,7 +30,7 @@ use faer::{Mat, Side};
 use rayon::prelude::*;
 
 use super::coordinate_rows;
-use crate::KernelError;
+use crate::{memory, KernelError};
 
 /// The radial kernel of [`rbf_morph`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,6 +229,13 @@ fn solve_weights(
         RbfKernel::ThinPlate => b + dim + 1,
         RbfKernel::Wendland { .. } => b,
     };
+    // The dense system, its LU factors and the residual's product.
+    let entries = size.saturating_mul(size);
+    let bytes = memory::bytes_of("the RBF system", entries, std::mem::size_of::<f64>())?;
+    memory::ensure_available(
+        &format!("the RBF system of {b} control points"),
+        memory::total("RBF", &[bytes; 3])?,
+    )?;
     let matrix = Mat::<f64>::from_fn(size, size, |i, j| match (i < b, j < b) {
         (true, true) => kernel_value(kernel, dim, dist2(c(i), c(j))),
         (true, false) => poly(c(i), j - b),
