@@ -142,13 +142,14 @@ class GPRegressor:
         progress: show a progress bar over the starts.
 
     Learned state (after :meth:`fit`), in the original units of X and Y, m outputs:
-        lengthscales_ (m, p), outputscale_ (m,) (variance), noise_ (m,) (variance, without
-        the jitter), mean_ (m,) (the constant mean), log_marginal_likelihood_ (m,) (of the
-        original Y under these hyperparameters, with the jitter as extra noise), jitter_
-        (the jitter finally used, standardised units: sigma2_j + jitter_ * y_scale_j**2 is
-        the full diagonal), x_min_ (p,), x_scale_ (p,), y_mean_ (m,), y_scale_ (m,),
-        n_features_in_, n_outputs_, model_ (the trained gpytorch module, normalised units,
-        with its likelihood at ``model_.likelihood``).
+        ``lengthscales_`` (m, p), ``outputscale_`` (m,) (variance), ``noise_`` (m,)
+        (variance, without the jitter), ``mean_`` (m,) (the constant mean),
+        ``log_marginal_likelihood_`` (m,) (of the original Y under these hyperparameters,
+        with the jitter as extra noise), ``jitter_`` (the jitter finally used, standardised
+        units: ``sigma2_j + jitter_ * y_scale_j**2`` is the full diagonal), ``x_min_`` (p,),
+        ``x_scale_`` (p,), ``y_mean_`` (m,), ``y_scale_`` (m,), ``n_features_in_``,
+        ``n_outputs_``, ``model_`` (the trained gpytorch module, normalised units, with its
+        likelihood at ``model_.likelihood``).
 
     Example:
         >>> gp = GPRegressor().fit(X, Y)          # X (n, p), Y (n, m)

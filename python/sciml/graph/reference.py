@@ -45,7 +45,7 @@ def fastrp_reference(
             (relationship count for deg^beta, each step's normalised result propagates).
         self_influence: weight of the (row-normalised) R in the sum.
         standardize: centre and scale each column to unit variance; None means True for
-            "paper" and False for "gds". Columns with std 0 or std <= eps32 |mean| are
+            "paper" and False for "gds". Columns with std 0 or std <= eps32 ``|mean|`` are
             only centred.
 
     Returns:

@@ -12,7 +12,7 @@ def mass_matrix(points: np.ndarray, cells: np.ndarray) -> sp.csr_matrix:
     """The consistent P1 mass matrix M_ij = integral of phi_i phi_j, (N, N) csr float64.
 
     points (N, d), cells (M, d + 1) with d in {2, 3}. On a simplex K the element matrix is
-    |K| (1 + delta_ij) / ((d + 1)(d + 2)), so f @ M @ f is the squared L2 norm of the
+    ``|K| (1 + delta_ij) / ((d + 1)(d + 2))``, so f @ M @ f is the squared L2 norm of the
     piecewise-linear field with nodal values f.
     """
     measures = np.abs(signed_measures(points, cells))

@@ -152,7 +152,7 @@ def _log_uniform(lo: float, hi: float, shape: tuple[int, ...], g: torch.Generato
 
 class GPPrior:
     """GP prior with fixed hyperparameters: x ~ U[0,1]^dim, f ~ GP(0, outputscale
-    exp(-|x - x'|^2 / (2 l^2))) (RBF, scalar or per-feature l), y = f + eps with
+    ``exp(-|x - x'|^2 / (2 l^2))``) (RBF, scalar or per-feature l), y = f + eps with
     eps ~ N(0, noise) (a variance); x padded to max_features (default dim)."""
 
     def __init__(

@@ -69,7 +69,7 @@ class PredictiveDistribution:
         return self.torch.log_prob(self._y(y)).double().numpy()
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """n draws per query, (n, *shape)."""
+        """n draws per query, ``(n, *shape)``."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return self.torch.sample(n, generator).double().numpy()
 
