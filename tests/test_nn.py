@@ -79,3 +79,48 @@ def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="layers"):
         mlp(2, 4, 1, layers=0)
     assert len(mlp(2, 4, 1, layers=3)) == 5
+
+
+# ---- decoder layers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_without_self_attention_treats_queries_independently(norm_first):
+    from sciml.nn import TransformerDecoder
+
+    torch.manual_seed(0)
+    dec = TransformerDecoder(2, 16, 4, 32, self_attention=False, norm_first=norm_first).eval()
+    memory, x = torch.randn(2, 7, 16), torch.randn(2, 5, 16)
+    full = dec(x, memory)
+    alone = torch.cat([dec(x[:, i : i + 1], memory) for i in range(5)], dim=1)
+    torch.testing.assert_close(full, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_causal_decoder_does_not_look_ahead_and_ignores_memory_padding():
+    from sciml.nn import TransformerDecoder
+
+    torch.manual_seed(1)
+    dec = TransformerDecoder(2, 16, 4, 32).eval()
+    memory, x = torch.randn(1, 6, 16), torch.randn(1, 5, 16)
+    pad = torch.tensor([[False] * 4 + [True] * 2])
+    out = dec(x, memory, is_causal=True, memory_padding_mask=pad)
+    # changing a later token or a padded memory slot changes nothing before it
+    x2, memory2 = x.clone(), memory.clone()
+    x2[:, 3:] += 1.0
+    memory2[:, 4:] += 5.0
+    out2 = dec(x2, memory2, is_causal=True, memory_padding_mask=pad)
+    torch.testing.assert_close(out[:, :3], out2[:, :3], atol=1e-5, rtol=1e-5)
+    # causal with target padding agrees with plain causal on the unpadded tokens
+    tpad = torch.tensor([[False] * 4 + [True]])
+    out3 = dec(x, memory, is_causal=True, memory_padding_mask=pad, padding_mask=tpad)
+    torch.testing.assert_close(out[:, :4], out3[:, :4], atol=1e-5, rtol=1e-5)
+
+
+def test_decoder_layer_gradcheck():
+    from sciml.nn import TransformerDecoderLayer
+
+    torch.manual_seed(2)
+    layer = TransformerDecoderLayer(8, 2, 16).double()
+    x = torch.randn(1, 3, 8, dtype=torch.float64, requires_grad=True)
+    memory = torch.randn(1, 4, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, m: layer(a, m, is_causal=True), (x, memory))

@@ -1,0 +1,27 @@
+"""PROSE: predicting ODE solutions and their symbolic equations with multimodal transformers.
+
+Liu, Zhang, Schaeffer, "PROSE: Predicting Multiple Operators and Symbolic Expressions using
+multimodal transformers", Neural Networks 2024. :class:`ExpressionTokenizer` writes systems of
+sympy expressions as prefix tokens and reads them back; :mod:`sciml.prose.systems` holds the
+ODE systems of the paper and :func:`generate` draws their noisy trajectories;
+:func:`skeleton_noise` makes the noisy equation skeletons the model may take as input.
+"""
+
+from sciml.prose import systems
+from sciml.prose.integrate import rk4
+from sciml.prose.skeleton import skeleton_noise
+from sciml.prose.systems import ODESystem, Trajectories, generate
+from sciml.prose.tokenizer import PLACEHOLDER, ExpressionTokenizer, round_significant, variables
+
+__all__ = [
+    "PLACEHOLDER",
+    "ExpressionTokenizer",
+    "ODESystem",
+    "Trajectories",
+    "generate",
+    "rk4",
+    "round_significant",
+    "skeleton_noise",
+    "systems",
+    "variables",
+]
