@@ -1,0 +1,129 @@
+"""sciml.prose's network: every variant's shapes, independence of the query times, the loss,
+decoding, and a short training that lowers the loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sciml.prose import ExpressionTokenizer, generate
+from sciml.prose.batch import make_batch
+from sciml.prose.decoding import decode_symbols
+from sciml.prose.model import ProseConfig, ProseNetwork, prose_loss
+from sciml.prose.training import ProseData, train_prose
+from sciml.train import TrainConfig
+
+torch.set_num_threads(1)
+TOK = ExpressionTokenizer(max_dim=3)
+
+
+def tiny_net(seed: int = 0) -> ProseNetwork:
+    torch.manual_seed(seed)
+    config = ProseConfig(
+        vocab_size=len(TOK),
+        dim=32,
+        heads=2,
+        dim_ff=64,
+        data_encoder_layers=1,
+        symbol_encoder_layers=1,
+        fusion_layers=1,
+        data_decoder_layers=1,
+        symbol_decoder_layers=1,
+    )
+    return ProseNetwork(config)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    traj = generate(["damped_oscillator", "lotka_volterra", "van_der_pol"], 6, seed=1)
+    return make_batch(traj, TOK, 3, skeletons=True, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("skeleton", "data", "symbols"),
+    [(False, True, False), (True, True, False), (True, True, True), (False, True, True)],
+    ids=["1-1", "2-1", "2-2", "1-2"],
+)
+def test_every_variant_has_the_right_shapes(batch, skeleton, data, symbols):
+    net = tiny_net()
+    out = net(
+        batch.t_in,
+        batch.u_in,
+        batch.dim_mask,
+        t_out=batch.t_out if data else None,
+        target_ids=batch.target_ids if symbols else None,
+        target_padding=batch.target_padding if symbols else None,
+        skeleton_ids=batch.skeleton_ids if skeleton else None,
+        skeleton_padding=batch.skeleton_padding if skeleton else None,
+    )
+    assert out.data.shape == (6, 128, 3)
+    if symbols:
+        assert out.logits.shape == (*batch.target_ids.shape, len(TOK))
+    else:
+        assert out.logits is None
+    loss = prose_loss(out, batch.u_out, batch.dim_mask, batch.target_ids, batch.target_padding)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+
+
+def test_query_times_are_independent_and_any_time_works(batch):
+    net = tiny_net().eval()
+    mem, pad, mean, std = net.encode(batch.t_in, batch.u_in, batch.dim_mask)
+    full = net.decode_data(mem, pad, batch.t_out, mean, std)
+    some = net.decode_data(mem, pad, batch.t_out[:, 5:9], mean, std)
+    torch.testing.assert_close(full[:, 5:9], some, atol=1e-5, rtol=1e-5)
+    odd = torch.rand(6, 3) * 6  # unsorted times off the grid
+    assert net.decode_data(mem, pad, odd, mean, std).shape == (6, 3, 3)
+
+
+def test_padding_components_and_tokens_do_not_matter(batch):
+    """Changing a padded state component or a padded skeleton token changes nothing."""
+    net = tiny_net().eval()
+    kwargs = dict(t_out=batch.t_out, skeleton_ids=batch.skeleton_ids)
+    kwargs["skeleton_padding"] = batch.skeleton_padding
+    ref = net(batch.t_in, batch.u_in, batch.dim_mask, **kwargs).data
+    u = batch.u_in.clone()
+    u[~batch.dim_mask[:, None, :].expand_as(u)] = 7.0
+    ids = batch.skeleton_ids.clone()
+    ids[batch.skeleton_padding] = 5
+    out = net(batch.t_in, u, batch.dim_mask, **{**kwargs, "skeleton_ids": ids}).data
+    m = batch.dim_mask[:, None, :].expand_as(ref)
+    torch.testing.assert_close(out[m], ref[m], atol=1e-5, rtol=1e-5)
+
+
+def test_greedy_decoding_equals_the_argmax_of_teacher_forcing(batch):
+    net = tiny_net(3).eval()
+    mem, pad, _, _ = net.encode(batch.t_in[:2], batch.u_in[:2], batch.dim_mask[:2])
+    ids = decode_symbols(net, mem, pad, TOK.bos_id, TOK.eos_id, max_len=8)
+    for i, seq in enumerate(ids):
+        prefix = torch.tensor([[TOK.bos_id, *seq]])
+        logits = net.decode_symbols(mem[i : i + 1], None, prefix, None)
+        assert logits[0, :-1].argmax(-1).tolist() == seq
+    beam = decode_symbols(net, mem, pad, TOK.bos_id, TOK.eos_id, max_len=8, beam_size=3)
+    assert len(beam) == 2 and all(isinstance(t, int) for seq in beam for t in seq)
+
+
+def test_bad_configs_are_value_errors():
+    with pytest.raises(ValueError, match="multiple of heads"):
+        ProseConfig(vocab_size=10, dim=30, heads=4)
+    with pytest.raises(ValueError, match="unknown preset"):
+        ProseConfig.preset("huge", 10)
+    with pytest.raises(ValueError, match="variant"):
+        ProseData(variant="3-3")
+
+
+def test_paper_preset_is_about_a_hundred_million_parameters():
+    with torch.device("meta"):
+        net = ProseNetwork(ProseConfig.preset("paper", len(TOK)))
+    n = sum(p.numel() for p in net.parameters())
+    assert 90e6 < n < 115e6, n
+
+
+def test_a_short_training_lowers_the_loss(tmp_path):
+    net = tiny_net(4)
+    data = ProseData(batch_size=16)
+    config = TrainConfig(steps=60, lr=2e-3, warmup_steps=5, progress=False, log_every=15)
+    result = train_prose(net, TOK, data, config, tmp_path)
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.8 * losses[0], losses
+    assert (tmp_path / "checkpoint.pt").is_file()
