@@ -25,13 +25,15 @@ def decode_symbols(
     """Token ids (without ``<BOS>``/``<EOS>``) of each trajectory's equations.
 
     Args:
-        memory: (B, M, D) fused memory from :meth:`ProseNetwork.encode`; padding: (B, M).
+        memory: (B, M, D) fused memory from :meth:`ProseNetwork.encode`.
+        padding: (B, M) bool memory padding, or None.
         max_len: most tokens generated (a sequence without ``<EOS>`` by then is returned as
             it is; the tokenizer will decode it to None if it is incomplete).
-        beam_size: 1: greedy (temperature 0 or 1) or sampling (``temperature`` != 1 with a
-            ``generator``); > 1: beam search on log-probabilities scaled by 1/temperature,
-            returning the best finished beam by mean log-probability per token.
+        beam_size: 1: greedy (argmax) without a ``generator``, or sampling at
+            ``temperature`` with one; > 1: beam search on log-probabilities scaled by
+            1/temperature, returning the finished beam of best mean log-probability per token.
         temperature: > 0; divides the logits.
+        generator: draws the samples (beam_size 1 only).
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")

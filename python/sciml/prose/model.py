@@ -42,9 +42,14 @@ class ProseConfig:
     Args:
         vocab_size: number of symbol tokens (``len(ExpressionTokenizer(...))``).
         max_dim: state components the embedders take (systems with fewer are zero-padded).
-        dim: token width D; heads: attention heads; dim_ff: feed-forward width.
-        data_encoder_layers, symbol_encoder_layers, fusion_layers, data_decoder_layers,
-        symbol_decoder_layers: depths of the five stacks (the paper: 2/4/8/8/8).
+        dim: token width D.
+        heads: attention heads.
+        dim_ff: feed-forward width.
+        data_encoder_layers: depth of the data encoder (the paper: 2).
+        symbol_encoder_layers: depth of the symbol encoder (the paper: 4).
+        fusion_layers: depth of the fusion encoder (the paper: 8).
+        data_decoder_layers: depth of the data decoder (the paper: 8).
+        symbol_decoder_layers: depth of the symbol decoder (the paper: 8).
         max_symbol_len: longest token sequence (positions are learned embeddings).
         dropout: in every attention and residual branch.
 

@@ -179,7 +179,7 @@ class ExpressionTokenizer:
         """:meth:`encode` with every float-written constant replaced by ``<PLACEHOLDER>``.
 
         Float-written constants are floats, integers outside -10...10 and rationals that are
-        not a small fraction p/q (|p|, q <= 10); the exponents of ``pow`` stay as they are.
+        not a small fraction p/q (``|p|, q <= 10``); the exponents of ``pow`` stay as they are.
         """
         return self._encode(system, skeleton=True)
 
