@@ -127,3 +127,54 @@ def test_a_short_training_lowers_the_loss(tmp_path):
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < 0.8 * losses[0], losses
     assert (tmp_path / "checkpoint.pt").is_file()
+
+
+# ---- the estimator ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from sciml.prose import ProseModel
+
+    out = tmp_path_factory.mktemp("prose")
+    net = tiny_net(5)
+    config = TrainConfig(steps=3, lr=1e-3, progress=False, log_every=1)
+    train_prose(net, TOK, ProseData(batch_size=4), config, out)
+    return ProseModel.from_checkpoint(out)
+
+
+def test_estimator_predicts_shapes_and_expressions(trained):
+    traj = generate("van_der_pol", 3, seed=2)
+    t_in, u_in = traj.t[:64], traj.u[:, :64]
+    out = trained.predict(t_in, u_in, traj.t[64:])
+    assert out.shape == (3, 128, 2) and np.isfinite(out).all()
+    assert trained.predict(t_in, u_in[0], [7.0, 6.5]).shape == (2, 2)
+    skeletons = [TOK.skeleton(traj.expressions(i)) for i in range(3)]
+    assert trained.predict(t_in, u_in, traj.t[64:], skeletons=skeletons).shape == (3, 128, 2)
+    exprs = trained.predict_expressions(t_in, u_in, max_len=12)
+    assert len(exprs) == 3
+    for system in exprs:  # an untrained model's guesses: None or a valid 2-component system
+        assert system is None or len(system) == 2
+
+
+def test_estimator_refuses_bad_input(trained):
+    from sciml.prose import ProseModel
+
+    traj = generate("van_der_pol", 2, seed=3)
+    t_in, u_in, t_out = traj.t[:64], traj.u[:, :64], traj.t[64:]
+    bad_u = u_in.copy()
+    bad_u[0, 3, 1] = np.nan
+    cases = [
+        ((t_in, u_in[:, :10], t_out), "u_in must have shape"),
+        ((t_in, bad_u, t_out), "NaN"),
+        ((t_in[::-1].copy(), u_in, t_out), "strictly increasing"),
+        ((t_in, np.zeros((2, 64, 5)), t_out), "dimensions"),
+        ((t_in, u_in, np.zeros((2, 2))), "t_out"),
+    ]
+    for args, message in cases:
+        with pytest.raises(ValueError, match=message):
+            trained.predict(*args)
+    with pytest.raises(ValueError, match="unknown pretrained"):
+        ProseModel.pretrained("prose-ode-small")
+    with pytest.raises(ValueError, match="unknown ODE system"):
+        generate("no_such_system", 2)

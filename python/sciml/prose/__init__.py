@@ -5,12 +5,14 @@ multimodal transformers", Neural Networks 2024. :class:`ExpressionTokenizer` wri
 sympy expressions as prefix tokens and reads them back; :mod:`sciml.prose.systems` holds the
 ODE systems of the paper and :func:`generate` draws their noisy trajectories;
 :func:`skeleton_noise` makes the noisy equation skeletons the model may take as input.
-:class:`ProseNetwork` is the multimodal transformer, trained by :func:`train_prose`.
+:class:`ProseNetwork` is the multimodal transformer, trained by :func:`train_prose`;
+:class:`ProseModel` predicts trajectories and equations with a trained one.
 """
 
 from sciml.prose import systems
 from sciml.prose.batch import ProseBatch, make_batch
 from sciml.prose.decoding import decode_symbols
+from sciml.prose.estimator import ProseModel
 from sciml.prose.integrate import rk4
 from sciml.prose.model import ProseConfig, ProseNetwork, ProseOutput, prose_loss
 from sciml.prose.skeleton import skeleton_noise
@@ -25,6 +27,7 @@ __all__ = [
     "ProseBatch",
     "ProseConfig",
     "ProseData",
+    "ProseModel",
     "ProseNetwork",
     "ProseOutput",
     "Trajectories",

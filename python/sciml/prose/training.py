@@ -5,7 +5,8 @@ DDP under ``torchrun``)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,6 +86,20 @@ def batch_loss(variant: str):
     return loss
 
 
+def checkpoint_extra(
+    net: ProseNetwork, tokenizer: ExpressionTokenizer, data: ProseData
+) -> dict[str, Any]:
+    """What a checkpoint stores beside the weights to rebuild the model and its tokenizer."""
+    from sciml.prose.systems import get
+
+    return {
+        "prose_config": asdict(net.config),
+        "tokenizer": {"max_dim": tokenizer.max_dim},
+        "prose_data": {**asdict(data), "systems": list(data.systems)},
+        "dims": sorted({get(name).dim for name in data.systems}),
+    }
+
+
 def train_prose(
     net: ProseNetwork,
     tokenizer: ExpressionTokenizer,
@@ -111,5 +126,5 @@ def train_prose(
         out_dir=out_dir,
         resume=resume,
         device=device,
-        extra={"prose_data": data.__dict__},
+        extra=checkpoint_extra(net, tokenizer, data),
     )
