@@ -178,3 +178,40 @@ def test_estimator_refuses_bad_input(trained):
         ProseModel.pretrained("prose-ode-small")
     with pytest.raises(ValueError, match="unknown ODE system"):
         generate("no_such_system", 2)
+
+
+def test_field_error_of_the_true_system_is_zero_and_of_none_inf():
+    from sciml.prose import systems
+    from sciml.prose.evaluate import field_error
+
+    sys = systems.get("lotka_volterra")
+    states = np.random.default_rng(0).uniform(0.5, 3, (50, 2))
+    true = sys.vector_field(states)
+    assert field_error(sys.rhs(), true, states) < 1e-12
+    assert field_error(None, true, states) == float("inf")
+    assert field_error([sympy_log_of_negative(), sys.rhs()[1]], true, states) == float("inf")
+
+
+def sympy_log_of_negative():
+    import sympy
+
+    u0 = sympy.Symbol("u_0")
+    return sympy.log(-u0 - 10)
+
+
+def test_eval_command_prints_the_table(trained, tmp_path, capsys):
+    import json
+
+    from sciml.cli import main
+    from sciml.prose.evaluate import evaluate
+
+    table = evaluate(trained, ["damped_oscillator"], n=3, seed=1)
+    row = table["damped_oscillator"]
+    assert np.isfinite(row["data_rel_l2_mean"]) and 0 <= row["symbols_valid"] <= 1
+    assert 0.01 < row["reference_params_field_rel_l2_median"] < 0.2
+    out = tmp_path / "run"
+    args = ["prose", "train", "--out", str(out), "--steps", "2", "--batch", "4", "--no-progress"]
+    assert main(args) == 0
+    assert main(["prose", "eval", str(out), "--n", "2", "--systems", "van_der_pol"]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed[printed.index("{") :])["van_der_pol"]["trajectories"] == 2

@@ -7,6 +7,8 @@ sciml solve --list
 sciml pfn train --prior NAME --out DIR [--steps N] [--batch B] [--device DEV] [...]
 sciml pfn export DIR NAME --dest DIR
 sciml pfn eval DIR_OR_NAME
+sciml prose train --preset small --out DIR [--steps N] [--batch B] [...]
+sciml prose eval DIR [--skeletons] [--beam K]
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_pfn_parser(commands)
+    from sciml.prose.cli import add_parser as add_prose_parser
+
+    add_prose_parser(commands)
     return parser
 
 
@@ -169,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "pfn":
         return _pfn(args)
+    if args.command == "prose":
+        from sciml.prose.cli import run
+
+        return run(args)
     from sciml.pde.problems import PROBLEMS, get_problem
     from sciml.pde.solve import SolveError, solve
 

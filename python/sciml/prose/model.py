@@ -62,12 +62,12 @@ class ProseConfig:
     max_dim: int = 3
     dim: int = 128
     heads: int = 4
-    dim_ff: int = 512
+    dim_ff: int = 256
     data_encoder_layers: int = 2
     symbol_encoder_layers: int = 2
-    fusion_layers: int = 4
-    data_decoder_layers: int = 4
-    symbol_decoder_layers: int = 4
+    fusion_layers: int = 3
+    data_decoder_layers: int = 3
+    symbol_decoder_layers: int = 3
     max_symbol_len: int = 256
     dropout: float = 0.0
 
@@ -83,8 +83,8 @@ class ProseConfig:
 
     @classmethod
     def preset(cls, name: str, vocab_size: int, max_dim: int = 3) -> ProseConfig:
-        """``small`` (about 2.5M parameters, trains on a CPU) or ``paper`` (d = 512, 8 heads,
-        layers 2/4/8/8/8, about 100M parameters)."""
+        """``small`` (the defaults: d = 128, 4 heads, layers 2/2/3/3/3, about 2M parameters;
+        trains on a CPU) or ``paper`` (d = 512, 8 heads, layers 2/4/8/8/8, about 100M)."""
         if name == "small":
             return cls(vocab_size=vocab_size, max_dim=max_dim)
         if name == "paper":
