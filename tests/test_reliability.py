@@ -178,3 +178,76 @@ def test_sigint_leaves_a_checkpoint_that_resume_continues(tmp_path):
     rows = (out / "error_curve.csv").read_text().splitlines()[1:]
     assert int(rows[-1].split(",")[0]) == done + 50
     assert Path(out / "prediction.vtu").exists()
+
+
+# ---- found by the fuzz suite (tests/fuzz_kernels.py) -------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-110, 1.0, 1e150])
+def test_transfer_on_meshes_of_extreme_scale_ends(scale):
+    """Bins were sized from the product of the extents, which underflowed to 0: a hang."""
+    from sciml import _core
+
+    tri = np.array([[0.0, 0], [1, 0], [0, 1]]) * scale
+    try:  # at 1e-170 the area itself underflows: a degenerate element, a clean error
+        assert _core.transfer_matrix(tri, np.array([[0, 1, 2]]), tri[:1] * 0.5) is not None
+    except ValueError as e:
+        assert "degenerate" in str(e) and scale < 1e-150
+
+
+@pytest.mark.parametrize(
+    ("dtype", "sigma", "w"),
+    [(np.float64, 1e-160, 1.0), (np.float64, 1e-320, 1.0), (np.float64, 1.0, 1e308),
+     (np.float32, 1e-20, 1.0)],
+)  # fmt: skip
+def test_raw_gaussian_kernel_refuses_what_would_overflow(dtype, sigma, w):
+    from sciml import _core
+
+    def a(v):
+        return np.array([[v]], dtype=dtype)
+
+    weights = np.full((2, 1), w, dtype=dtype)
+    with pytest.raises(ValueError, match="overflow"):
+        _core.gaussian_embedding_forward(a(0.0).repeat(2, 0), a(0.0).repeat(2, 0),
+                                         a(sigma).repeat(2, 0), weights)  # fmt: skip
+
+
+def test_raw_fastrp_refuses_an_overflowed_embedding():
+    from sciml import _core
+
+    indptr, indices = np.array([0, 1, 2]), np.array([1, 0])
+    with pytest.raises(ValueError, match="overflowed"):
+        _core.fastrp_embedding(indptr, indices, None, dim=8, weights=[1e39], beta=0.0,
+                               sparsity=3.0)  # fmt: skip
+
+
+def test_measures_and_rbf_morph_of_extreme_coordinates_are_errors_not_inf():
+    from sciml import _core
+
+    tri = np.array([[0.0, 0], [1, 0], [0, 1]])
+    with pytest.raises(ValueError, match="rescale"):
+        _core.signed_measures(tri * 1e155, np.array([[0, 1, 2]]))
+    square = np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]])
+    for s in (1e-160, 1e160):
+        with pytest.raises(ValueError, match="rescale"):
+            _core.rbf_morph(square * s, square * s, np.ones((4, 2)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: random_projection(-1, 3, 1.0),
+        lambda: random_projection(3, 3, 1.0, seed=2**64),
+        lambda: FastRP(dim=2**64).fit(nx.path_graph(3)),
+        lambda: FastRP(dim=4).fit((np.zeros((2, 0), dtype=int), 2**64)),
+    ],
+)
+def test_out_of_range_integers_are_value_errors(call):
+    with pytest.raises(ValueError, match="must be in"):
+        call()
+
+
+def test_a_float_order_is_a_type_or_value_error():
+    x = torch.zeros(2, 1)
+    with pytest.raises(ValueError, match="order"):
+        gaussian_embedding(x, x, torch.ones(2, 1), torch.ones(2, 1), order=1.0)

@@ -94,8 +94,8 @@ def _from_edge_index(graph: tuple[Any, ...]) -> sp.csr_array:
         n = operator.index(graph[1])
     except TypeError:
         raise TypeError(f"num_nodes must be an int, got {type(graph[1]).__name__}") from None
-    if n < 0:
-        raise ValueError(f"num_nodes must be >= 0, got {n}")
+    if not 0 <= n <= MAX_NODES:
+        raise ValueError(f"num_nodes must be in [0, {MAX_NODES}], got {n}")
     if edge_index.ndim != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), got {edge_index.shape}")
     if edge_index.size and not np.issubdtype(edge_index.dtype, np.integer):
@@ -228,9 +228,30 @@ def random_projection(num_nodes: int, dim: int, s: float, seed: int = 0) -> np.n
     Returns:
         R0, float32 (num_nodes, dim). Dense: for small graphs (tests, references).
     """
-    return _core.fastrp_projection(
-        operator.index(num_nodes), operator.index(dim), float(s), operator.index(seed)
+    num_nodes, dim, seed = (
+        _check_index(name, v, lo, hi)
+        for name, v, lo, hi in (
+            ("num_nodes", num_nodes, 0, MAX_NODES),
+            ("dim", dim, 1, MAX_DIM),
+            ("seed", seed, 0, 2**64 - 1),
+        )
     )
+    return _core.fastrp_projection(num_nodes, dim, float(s), seed)
+
+
+MAX_DIM = 2**32 - 1
+"""The largest embedding dimension the kernel takes."""
+MAX_NODES = 2**62
+"""The largest node count (scipy's int64 indices)."""
+
+
+def _check_index(name: str, value: Any, lo: int, hi: int) -> int:
+    """``value`` as an int in [lo, hi]: TypeError if not an integer, ValueError outside."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+    return int(value)
 
 
 class FastRP:
@@ -328,8 +349,8 @@ class FastRP:
         """Checked keyword arguments of ``_core.fastrp_embedding`` for n nodes."""
         if isinstance(self.dim, bool) or not isinstance(self.dim, numbers.Integral):
             raise TypeError(f"dim must be an int, got {type(self.dim).__name__}")
-        if self.dim <= 0:
-            raise ValueError(f"dim must be >= 1, got {self.dim}")
+        if not 1 <= self.dim <= MAX_DIM:
+            raise ValueError(f"dim must be in [1, {MAX_DIM}], got {self.dim}")
         if isinstance(self.weights, str | bytes) or not hasattr(self.weights, "__len__"):
             raise TypeError(f"weights must be a sequence of numbers, got {self.weights!r}")
         weights = [_check_real(f"weights[{i}]", w) for i, w in enumerate(self.weights)]

@@ -25,6 +25,10 @@ pub trait Real:
     /// The largest `s` for which `exp(-s / 2)` is still a normal number; beyond it the
     /// kernels treat a Gaussian as exactly zero.
     const MAX_SQUARED_RADIUS: Self;
+    /// The largest finite value, as f64.
+    const MAX_F64: f64;
+    /// The type's name, for messages.
+    const NAME: &'static str;
     /// Converts from f64, rounding to the nearest representable value.
     fn from_f64(v: f64) -> Self;
     fn to_f64(self) -> f64;
@@ -46,6 +50,8 @@ macro_rules! impl_real {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             const MAX_SQUARED_RADIUS: Self = $max_s;
+            const MAX_F64: f64 = <$t>::MAX as f64;
+            const NAME: &'static str = stringify!($t);
             #[inline(always)]
             fn from_f64(v: f64) -> Self {
                 v as $t

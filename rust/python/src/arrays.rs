@@ -89,3 +89,4 @@ pub(crate) fn kernel_error(e: sciml_kernels::KernelError) -> PyErr {
         other => PyValueError::new_err(other.to_string()),
     }
 }
+

@@ -217,11 +217,17 @@ pub fn fastrp_embedding<I: NodeIndex>(
     if n == 0 {
         return Ok(Vec::new());
     }
-    // At most three dense (n, dim) buffers live at once: N_t, N_{t+1} and the sum E.
+    // At most three dense (n, dim) buffers live at once: N_t, N_{t+1} and the sum E; then
+    // standardisation's column statistics, two f64 vectors of dim per block of rows.
     let buffer_bytes = memory::bytes_of("a FastRP buffer", nd, size_of::<f32>())?;
+    let stat_vectors = (n.div_ceil(standardize::STAT_ROWS) + 2).saturating_mul(2 * d);
+    let stat_bytes = memory::bytes_of("column statistics", stat_vectors, size_of::<f64>())?;
     memory::ensure_available(
         &format!("the FastRP embedding ({n}, {d})"),
-        memory::total("FastRP", &[buffer_bytes; 3])?,
+        memory::total(
+            "FastRP",
+            &[buffer_bytes, buffer_bytes, buffer_bytes, stat_bytes],
+        )?,
     )?;
 
     let weighted = graph.weighted_degrees();
@@ -363,6 +369,13 @@ pub fn fastrp_embedding<I: NodeIndex>(
         Some(e) => e,
         None => return Err(KernelError::value("internal error: no result")),
     };
+    if e.par_iter().any(|v| !v.is_finite()) {
+        return Err(KernelError::value(format!(
+            "the embedding overflowed f32 (inf/NaN): the iteration weights {:?} or beta = {} \
+             are too large in magnitude for this graph's degrees",
+            opts.weights, opts.beta
+        )));
+    }
     if opts.standardize {
         standardize::standardize(&mut e, d);
     }

@@ -10,7 +10,7 @@
 use rayon::prelude::*;
 
 /// Rows per block of statistics.
-const STAT_ROWS: usize = 256;
+pub(super) const STAT_ROWS: usize = 256;
 
 /// Mean and sum of squared deviations of each column of one block.
 struct Stats {

@@ -141,7 +141,40 @@ impl<T: Real> Gaussians<'_, T> {
                 self.sigma[i]
             )));
         }
+        self.check_range(k)?;
         Ok(k)
+    }
+
+    /// Refuses sigma and weights whose outputs or gradients would overflow T: the largest
+    /// factor, in the backward pass of the second derivatives, is about
+    /// `K |w| R^4 / sigma^3`, with `R^2` below the underflow radius `MAX_SQUARED_RADIUS`.
+    fn check_range(&self, k: usize) -> Result<(), KernelError> {
+        let s_min = self
+            .sigma
+            .iter()
+            .fold(f64::INFINITY, |m, s| m.min(s.to_f64()));
+        let w_max = self
+            .weights
+            .iter()
+            .fold(0.0f64, |m, w| m.max(w.to_f64().abs()));
+        if k == 0 || self.weights.is_empty() {
+            return Ok(());
+        }
+        let r2 = T::MAX_SQUARED_RADIUS.to_f64();
+        let bound = (1.0 + w_max) * k as f64 * r2 * r2 / s_min.powi(3);
+        if bound.is_finite() && bound <= 1e-2 * T::MAX_F64 {
+            return Ok(());
+        }
+        let advice = if T::NAME == "f32" {
+            "use float64"
+        } else {
+            "rescale the coordinates"
+        };
+        Err(KernelError::value(format!(
+            "{} cannot represent the derivatives for min(sigma) = {s_min:e}, max|w| = {w_max:e} \
+             and K = {k} (they overflow); {advice}",
+            T::NAME
+        )))
     }
 }
 

@@ -41,7 +41,7 @@ pub fn signed_measures(
         )));
     }
     let p = |v: usize| &points[v * dim..(v + 1) * dim];
-    Ok(cells
+    let measures: Vec<f64> = cells
         .par_chunks_exact(k)
         .map(|c| {
             if dim == 2 {
@@ -59,7 +59,15 @@ pub fn signed_measures(
                     / 6.0
             }
         })
-        .collect())
+        .collect();
+    if let Some(i) = measures.iter().position(|m| !m.is_finite()) {
+        return Err(KernelError::value(format!(
+            "the measure of cell {i} overflows f64: coordinates of magnitude up to {:e} are \
+             too large; rescale the mesh",
+            points.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+        )));
+    }
+    Ok(measures)
 }
 
 /// Counts of a mesh's cells by quality.

@@ -137,6 +137,12 @@ pub fn rbf_morph(
             });
         }
     }
+    if out.iter().any(|v| !v.is_finite()) {
+        return Err(KernelError::value(
+            "the RBF morph is not finite: the coordinates' scale is too extreme for the kernel \
+             (|x| near 1e-150 or 1e150); rescale the points",
+        ));
+    }
     Ok(out)
 }
 

@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::simplex::{box_margin, clamp_normalise, Simplices, Weights, TOL};
-use crate::KernelError;
+use crate::{memory, KernelError};
 
 /// Aim for about this many bins per element.
 const BINS_PER_ELEMENT: f64 = 1.0;
@@ -74,7 +74,18 @@ impl<const D: usize> Grid<D> {
         // Cubic bins of side h with about m * BINS_PER_ELEMENT of them; widen h while
         // a very flat box would make far more.
         let target = (m as f64 * BINS_PER_ELEMENT).max(1.0);
-        let mut h = (extent.iter().product::<f64>() / target).powf(1.0 / D as f64);
+        // In logs: the product of tiny (or huge) extents under- or overflows.
+        let log_volume: f64 = extent.iter().map(|e| e.ln()).sum();
+        let mut h = ((log_volume - target.ln()) / D as f64).exp();
+        if !(h > 0.0 && h.is_finite()) {
+            // A flat or degenerate box (an extent of 0): size the bins by the longest side.
+            let longest = extent.iter().cloned().fold(0.0f64, f64::max);
+            h = if longest > 0.0 && longest.is_finite() {
+                longest / target.powf(1.0 / D as f64)
+            } else {
+                1.0
+            };
+        }
         let count = |h: f64| -> [usize; D] {
             std::array::from_fn(|i| ((extent[i] / h).ceil() as usize).clamp(1, 1 << 20))
         };
@@ -100,7 +111,7 @@ impl<const D: usize> Grid<D> {
             })
         });
         let s = Simplices::new(points, cells, order)?;
-        grid.fill(&s);
+        grid.fill(&s)?;
         Ok((grid, s))
     }
 
@@ -129,7 +140,7 @@ impl<const D: usize> Grid<D> {
     }
 
     /// Lists every element in the bins its box overlaps (in stored order).
-    fn fill(&mut self, s: &Simplices<D>) {
+    fn fill(&mut self, s: &Simplices<D>) -> Result<(), KernelError> {
         let ranges: Vec<([usize; D], [usize; D])> = s
             .boxes
             .par_iter()
@@ -144,6 +155,12 @@ impl<const D: usize> Grid<D> {
         for b in 0..nbins {
             offsets[b + 1] += offsets[b];
         }
+        // Elements whose boxes overlap many bins (long thin overlapping elements) can make
+        // this list grow as m^2: check it fits before making it.
+        memory::ensure_available(
+            &format!("the bin lists of {} elements", s.boxes.len()),
+            memory::bytes_of("bin lists", offsets[nbins], std::mem::size_of::<u32>())?,
+        )?;
         let mut next = offsets.clone();
         let mut items = vec![0u32; offsets[nbins]];
         for (k, (blo, bhi)) in ranges.iter().enumerate() {
@@ -154,6 +171,7 @@ impl<const D: usize> Grid<D> {
         }
         self.offsets = offsets;
         self.items = items;
+        Ok(())
     }
 
     /// Bin index along axis i of coordinate x, clamped to the grid (monotone in x).
