@@ -1,4 +1,4 @@
-"""Input checks shared by the estimators: one NotFittedError, real arrays, finiteness."""
+"""Input checks shared by the estimators: one NotFittedError, real arrays, finiteness, ints."""
 
 from __future__ import annotations
 
@@ -36,3 +36,17 @@ def check_finite(a: np.ndarray, name: str) -> None:
         raise ValueError(
             f"{name} {a.shape} has {int(bad.sum())} NaN or infinite values (first at {where})"
         )
+
+
+def check_int(value: Any, name: str, minimum: int | None = None) -> int:
+    """``value`` as an int (bools and non-integers refused), at least ``minimum`` if given.
+
+    Raises:
+        TypeError: value is not an integer (a bool is not one).
+        ValueError: value is below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)

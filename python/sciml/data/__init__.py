@@ -3,11 +3,16 @@
 tensile2d    plane-strain plates of random wavy shape under tension (MMGP's Tensile2d)
 plate        the random plate shapes and their gmsh meshes
 elasticity   the scikit-fem plane-strain solver behind tensile2d
+icu_timeseries   irregular, multi-resolution ICU-like series with a binary outcome
+physionet2012    a loader for the PhysioNet/CinC 2012 layout in a local folder
 
-Needs the ``data`` extra (gmsh, scikit-fem, meshio); they are imported when first used.
+The mesh data need the ``data`` extra (gmsh, scikit-fem, meshio); they are imported when
+first used.
 """
 
 from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plane_strain
+from sciml.data.icu_timeseries import icu_timeseries
+from sciml.data.physionet2012 import load_physionet2012
 from sciml.data.plate import PlateMesh, PlateShape, gmsh_session, mesh_plate, random_plate
 from sciml.data.tensile2d import (
     DEFAULT_MESH_SIZE,
@@ -25,6 +30,8 @@ __all__ = [
     "TensileSolution",
     "default_cache_dir",
     "gmsh_session",
+    "icu_timeseries",
+    "load_physionet2012",
     "mesh_plate",
     "random_plate",
     "solve_tension",

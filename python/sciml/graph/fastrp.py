@@ -416,14 +416,7 @@ class FastRP:
         opts = self._options(n)
         indptr, indices, data = _kernel_arrays(s)
         del s
-        embedding = _core.fastrp_embedding(indptr, indices, data, **opts)
-        if not np.isfinite(embedding).all():
-            raise ValueError(
-                "the embedding overflowed float32 (inf/NaN): the iteration weights "
-                f"{opts['weights']} or beta = {opts['beta']} are too large in magnitude "
-                "for this graph's degrees"
-            )
-        self.embedding_: np.ndarray = embedding
+        self.embedding_: np.ndarray = _core.fastrp_embedding(indptr, indices, data, **opts)
         self.nodes_: list[Any] | None = nodes
         self.sparsity_: float = opts["sparsity"]
         return self

@@ -4,7 +4,8 @@ A model is trained by a sampler and a loss: ``sample(generator) -> batch`` draws
 micro-batch, ``loss(model, batch) -> scalar`` scores it. Each micro-batch's generator is
 seeded from (seed, rank, step, micro-batch), so a run is reproducible, each DDP rank draws
 its own data, and resuming from a checkpoint continues the very same run: the checkpoint
-needs only the model, optimiser, schedule and step.
+needs only the model, optimiser, schedule and step (and, with a validation hook, the best
+weights so far and the early-stopping counters).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class TrainConfig:
         seed: seeds initial weights (when the caller builds the model under
             :func:`seed_everything`) and every micro-batch.
         progress: show a progress bar (on rank 0).
+        validate_every: with a ``validate`` hook given to :func:`fit`, score the model every
+            this many steps (and after the last step); None: after the last step only.
+        patience: stop early after this many validations in a row without a better score
+            (None: never stop early; the best weights are still restored).
+        restore_best: with a ``validate`` hook, end with the weights of the best validation.
     """
 
     steps: int
@@ -61,10 +67,22 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 0
     progress: bool = True
+    validate_every: int | None = None
+    patience: int | None = None
+    restore_best: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("steps", "accumulate", "checkpoint_every", "log_every"):
+        for name in (
+            "steps",
+            "accumulate",
+            "checkpoint_every",
+            "log_every",
+            "validate_every",
+            "patience",
+        ):
             value = getattr(self, name)
+            if value is None and name in ("validate_every", "patience"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -82,10 +100,18 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run did: the last step reached and the loss record ({"step", "loss", "lr"})."""
+    """What a run did: the last step reached and the loss record ({"step", "loss", "lr"}).
+
+    With a validation hook: ``validations`` ({"step", "score"} per validation), the best
+    score and its step, and whether ``patience`` stopped the run before ``config.steps``.
+    """
 
     step: int
     history: list[dict[str, float]] = field(default_factory=list)
+    validations: list[dict[str, float]] = field(default_factory=list)
+    best_step: int | None = None
+    best_score: float | None = None
+    stopped_early: bool = False
 
     @property
     def last_loss(self) -> float:
@@ -126,6 +152,7 @@ def fit(
     resume: bool = True,
     device: str | torch.device = "cpu",
     extra: dict[str, Any] | None = None,
+    validate: Callable[[nn.Module], float] | None = None,
 ) -> TrainResult:
     """Trains ``model`` in place with AdamW under warmup + cosine.
 
@@ -142,6 +169,11 @@ def fit(
         resume: continue from ``out_dir/checkpoint.pt`` when it exists.
         device: torch device (under torchrun with CUDA, each rank takes its local GPU).
         extra: stored in each checkpoint under "extra" (e.g. the model's configuration).
+        validate: scores the model (higher is better; called in eval mode without gradients,
+            every ``config.validate_every`` steps and after the last one). The best weights
+            are kept (and restored at the end with ``config.restore_best``), and
+            ``config.patience`` validations without improvement stop the run. A NaN score
+            never counts as an improvement.
 
     Raises:
         FloatingPointError: the loss became NaN or infinite (the last checkpoint stays).
@@ -154,9 +186,10 @@ def fit(
     )
     scheduler = warmup_cosine(optimizer, config.warmup, config.steps, config.min_lr_ratio)
     result = TrainResult(step=0)
+    best: dict[str, Any] = {"state": None, "bad": 0}
     path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
     if resume and path is not None and path.is_file():
-        result = _resume(path, model, optimizer, scheduler)
+        result, best = _resume(path, model, optimizer, scheduler)
     replica = (
         nn.parallel.DistributedDataParallel(model, device_ids=None)
         if info.world_size > 1
@@ -175,9 +208,30 @@ def fit(
                     "config": {**asdict(config), "betas": list(config.betas)},
                     "world_size": info.world_size,
                     "extra": extra or {},
+                    "validation": {
+                        "history": result.validations,
+                        "best_step": result.best_step,
+                        "best_score": result.best_score,
+                        "stopped_early": result.stopped_early,
+                        "bad": best["bad"],
+                        "best_state": best["state"],
+                    },
                 },
                 path,
             )
+
+    def check(step: int) -> None:
+        assert validate is not None
+        score = _validate(model, validate)
+        result.validations.append({"step": step, "score": score})
+        if result.best_score is None or score > result.best_score:
+            result.best_score, result.best_step = score, step
+            best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best["bad"] = 0
+        else:
+            best["bad"] += 1
+        if config.patience is not None and best["bad"] >= config.patience:
+            result.stopped_early = True
 
     bar = tqdm(
         total=config.steps,
@@ -189,26 +243,47 @@ def fit(
     running, count = 0.0, 0
     replica.train()
     try:
-        while result.step < config.steps:
+        while result.step < config.steps and not result.stopped_early:
             value = _step(replica, sample, loss, optimizer, config, info, result.step)
             scheduler.step()
             result.step += 1
             running, count = running + value, count + 1
             bar.update(1)
-            if result.step % config.log_every == 0 or result.step == config.steps:
+            last = result.step == config.steps
+            every = config.validate_every
+            if validate is not None and (last or (every is not None and result.step % every == 0)):
+                check(result.step)
+            if result.step % config.log_every == 0 or last or result.stopped_early:
                 mean = _mean_across_ranks(running / count, info)
                 lr = scheduler.get_last_lr()[0]
                 result.history.append({"step": result.step, "loss": mean, "lr": lr})
-                bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.2e}")
+                shown = {"loss": f"{mean:.4f}", "lr": f"{lr:.2e}"}
+                if result.best_score is not None:
+                    shown["val_best"] = f"{result.best_score:.4f}"
+                bar.set_postfix(shown)
                 running, count = 0.0, 0
-            if result.step % config.checkpoint_every == 0 or result.step == config.steps:
+            if result.step % config.checkpoint_every == 0 or last or result.stopped_early:
                 save()
     except KeyboardInterrupt:
         save()
         raise
     finally:
         bar.close()
+    if validate is not None and config.restore_best and best["state"] is not None:
+        model.load_state_dict(best["state"])
     return result
+
+
+def _validate(model: nn.Module, validate: Callable[[nn.Module], float]) -> float:
+    """``validate(model)`` in eval mode without gradients, as a float (NaN: -inf)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            score = float(validate(model))
+    finally:
+        model.train(was_training)
+    return -math.inf if math.isnan(score) else score
 
 
 def _resume(
@@ -216,14 +291,24 @@ def _resume(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> TrainResult:
-    """Loads a checkpoint of this loop into model, optimiser and schedule."""
+) -> tuple[TrainResult, dict[str, Any]]:
+    """Loads a checkpoint of this loop into model, optimiser and schedule; returns the run
+    so far and the early-stopping state ({"state": best weights or None, "bad": count})."""
     state = load_checkpoint(path)
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        return TrainResult(step=int(state["step"]), history=list(state["history"]))
+        val = state.get("validation") or {}
+        result = TrainResult(
+            step=int(state["step"]),
+            history=list(state["history"]),
+            validations=list(val.get("history", [])),
+            best_step=val.get("best_step"),
+            best_score=val.get("best_score"),
+            stopped_early=bool(val.get("stopped_early", False)),
+        )
+        return result, {"state": val.get("best_state"), "bad": int(val.get("bad", 0))}
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise ValueError(
             f"{path} does not continue this run (another model or another program wrote "
