@@ -90,3 +90,40 @@ pub(crate) fn kernel_error(e: sciml_kernels::KernelError) -> PyErr {
     }
 }
 
+/// A non-negative integer argument named `name`: `TypeError` when not an int, `ValueError`
+/// when negative or above `max` (PyO3's own conversion raises an unnamed `OverflowError`).
+fn index_arg(obj: &Bound<'_, PyAny>, name: &str, max: u64) -> PyResult<u64> {
+    use pyo3::types::{PyBool, PyInt};
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int, got {}",
+            type_name(obj)
+        )));
+    }
+    match obj.extract::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(PyValueError::new_err(format!(
+            "{name} must be an integer in [0, {max}], got {obj}"
+        ))),
+    }
+}
+
+/// `dim` as a usize (see [`index_arg`]).
+pub(crate) fn dim_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    index_arg(obj, "dim", usize::MAX as u64).map(|v| v as usize)
+}
+
+/// `num_nodes` as a usize (see [`index_arg`]).
+pub(crate) fn num_nodes_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    index_arg(obj, "num_nodes", usize::MAX as u64).map(|v| v as usize)
+}
+
+/// `order` as a usize (see [`index_arg`]).
+pub(crate) fn order_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    index_arg(obj, "order", usize::MAX as u64).map(|v| v as usize)
+}
+
+/// `seed` as a u64 (see [`index_arg`]).
+pub(crate) fn seed_arg(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    index_arg(obj, "seed", u64::MAX)
+}

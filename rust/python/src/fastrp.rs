@@ -5,7 +5,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use sciml_kernels::fastrp::{self, CsrGraph, DegreeKind, FastRpOptions, NodeIndex, Normalization};
 
-use crate::arrays::{data, kernel_error, to_numpy, view};
+use crate::arrays::{data, dim_arg, kernel_error, num_nodes_arg, seed_arg, to_numpy, view};
 use crate::threads::pool;
 
 fn normalization(name: &str) -> PyResult<Normalization> {
@@ -46,7 +46,7 @@ pub fn fastrp_embedding<'py>(
     indptr: &Bound<'py, PyAny>,
     indices: &Bound<'py, PyAny>,
     data: Option<&Bound<'py, PyAny>>,
-    dim: usize,
+    #[pyo3(from_py_with = dim_arg)] dim: usize,
     weights: Vec<f64>,
     beta: f64,
     sparsity: f64,
@@ -54,7 +54,7 @@ pub fn fastrp_embedding<'py>(
     degree: &str,
     self_influence: f64,
     standardize: bool,
-    seed: u64,
+    #[pyo3(from_py_with = seed_arg)] seed: u64,
     low_memory: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let opts = FastRpOptions {
@@ -119,10 +119,10 @@ fn run<'py, I: NodeIndex>(
 #[pyo3(signature = (num_nodes, dim, sparsity, seed=0))]
 pub fn fastrp_projection<'py>(
     py: Python<'py>,
-    num_nodes: usize,
-    dim: usize,
+    #[pyo3(from_py_with = num_nodes_arg)] num_nodes: usize,
+    #[pyo3(from_py_with = dim_arg)] dim: usize,
     sparsity: f64,
-    seed: u64,
+    #[pyo3(from_py_with = seed_arg)] seed: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let pool = pool()?;
     let r = py

@@ -11,7 +11,7 @@ use sciml_kernels::gaussian::{
 };
 use sciml_kernels::Real;
 
-use crate::arrays::{data, float_dtype, kernel_error, to_numpy, view, Float};
+use crate::arrays::{data, float_dtype, kernel_error, order_arg, to_numpy, view, Float};
 use crate::threads::pool;
 
 type Outputs<'py> = (
@@ -144,7 +144,7 @@ pub fn gaussian_embedding_forward<'py>(
     mu: &Bound<'py, PyAny>,
     sigma: &Bound<'py, PyAny>,
     w: &Bound<'py, PyAny>,
-    order: usize,
+    #[pyo3(from_py_with = order_arg)] order: usize,
     cutoff: Option<f64>,
 ) -> PyResult<Outputs<'py>> {
     match check_same_dtype(&[("x", x), ("mu", mu), ("sigma", sigma), ("w", w)])? {

@@ -114,6 +114,14 @@ pub fn gaussian_embedding_backward<T: Real>(
             }
         }
     }
+    let finite = |v: &[T]| v.iter().all(|x| x.is_finite());
+    if !(finite(&grads.x) && finite(&grads.mu) && finite(&grads.sigma) && finite(&grads.weights)) {
+        return Err(KernelError::value(format!(
+            "the gradients overflow {}: the upstream gradients are too large for these \
+             sigma and weights",
+            T::NAME
+        )));
+    }
     Ok(grads)
 }
 

@@ -11,6 +11,10 @@ use rayon::prelude::*;
 use super::simplex::{box_margin, clamp_normalise, Simplices, Weights, TOL};
 use crate::{memory, KernelError};
 
+/// Bin-list entries allowed per source element (plus a constant) before a mesh is taken
+/// for overlapping: a valid mesh, even of stretched elements, stays far below.
+const MAX_BINS_PER_ELEMENT: usize = 256;
+
 /// Aim for about this many bins per element.
 const BINS_PER_ELEMENT: f64 = 1.0;
 
@@ -147,6 +151,29 @@ impl<const D: usize> Grid<D> {
             .with_min_len(1024)
             .map(|(blo, bhi)| (self.bin_of(blo), self.bin_of(bhi)))
             .collect();
+        // The bin lists hold one entry per (element, bin its box meets): O(m) for a mesh,
+        // O(m^2) in time and memory for heavily overlapping or degenerate elements, which
+        // are refused before any work.
+        let entries = ranges
+            .iter()
+            .map(|(blo, bhi)| (0..D).fold(1usize, |a, i| a.saturating_mul(bhi[i] - blo[i] + 1)))
+            .fold(0usize, usize::saturating_add);
+        let m = s.boxes.len();
+        if entries
+            > MAX_BINS_PER_ELEMENT
+                .saturating_mul(m)
+                .saturating_add(1 << 20)
+        {
+            return Err(KernelError::value(format!(
+                "the {m} source elements' bounding boxes meet {entries} grid bins ({:.0} per \
+                 element): the mesh has overlapping or extremely stretched elements",
+                entries as f64 / m as f64
+            )));
+        }
+        memory::ensure_available(
+            &format!("the bin lists of {m} elements"),
+            memory::bytes_of("bin lists", entries, std::mem::size_of::<u32>())?,
+        )?;
         let nbins: usize = self.n.iter().product();
         let mut offsets = vec![0usize; nbins + 1];
         for (blo, bhi) in &ranges {
@@ -155,12 +182,6 @@ impl<const D: usize> Grid<D> {
         for b in 0..nbins {
             offsets[b + 1] += offsets[b];
         }
-        // Elements whose boxes overlap many bins (long thin overlapping elements) can make
-        // this list grow as m^2: check it fits before making it.
-        memory::ensure_available(
-            &format!("the bin lists of {} elements", s.boxes.len()),
-            memory::bytes_of("bin lists", offsets[nbins], std::mem::size_of::<u32>())?,
-        )?;
         let mut next = offsets.clone();
         let mut items = vec![0u32; offsets[nbins]];
         for (k, (blo, bhi)) in ranges.iter().enumerate() {
