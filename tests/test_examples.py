@@ -69,5 +69,6 @@ def test_every_example_has_a_test():
         "nonlinear_diffusion",
         "mmgp_tensile2d",
         "pfn_gp",  # in test_pfn_example.py, with a tiny model trained there
+        "timeseries_clinical",  # in test_timeseries_example.py (--quick)
     }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
