@@ -175,7 +175,7 @@ def test_estimator_refuses_bad_input(trained):
         with pytest.raises(ValueError, match=message):
             trained.predict(*args)
     with pytest.raises(ValueError, match="unknown pretrained"):
-        ProseModel.pretrained("prose-ode-small")
+        ProseModel.pretrained("prose-pde-huge")
     with pytest.raises(ValueError, match="unknown ODE system"):
         generate("no_such_system", 2)
 
@@ -215,3 +215,32 @@ def test_eval_command_prints_the_table(trained, tmp_path, capsys):
     assert main(["prose", "eval", str(out), "--n", "2", "--systems", "van_der_pol"]) == 0
     printed = capsys.readouterr().out
     assert json.loads(printed[printed.index("{") :])["van_der_pol"]["trajectories"] == 2
+
+
+def test_shipped_model_predicts_within_a_loose_bound():
+    from sciml.prose import ProseModel
+
+    model = ProseModel.pretrained("prose-ode-small")
+    traj = generate(["damped_oscillator", "van_der_pol", "lotka_volterra"], 12, seed=777)
+    for name in ("damped_oscillator", "van_der_pol", "lotka_volterra"):
+        idx = [i for i, n in enumerate(traj.names) if n == name]
+        pred = model.predict(traj.t[:64], traj.u[idx, :64, :2], traj.t[64:])
+        true = traj.u_clean[idx, 64:, :2]
+        err = np.linalg.norm(pred - true, axis=(1, 2)) / np.linalg.norm(true, axis=(1, 2))
+        assert err.mean() < 0.15, (name, err)
+    exprs = model.predict_expressions(traj.t[:64], traj.u[:, :64, :2])
+    assert sum(e is not None for e in exprs) >= 11
+    with pytest.raises(ValueError, match="dimensions"):
+        model.predict(traj.t[:64], np.zeros((1, 64, 3)), traj.t[64:])
+
+
+def test_prose_bench_runs():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benches" / "bench_prose.py"
+    spec = importlib.util.spec_from_file_location("bench_prose", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--n", "4", "--threads", "1"])
+    assert out["data_only_1to2"]["all"]["symbols_valid"] >= 0.5

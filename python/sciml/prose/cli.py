@@ -25,7 +25,7 @@ def add_parser(commands) -> None:
     train.add_argument("--threads", type=int, help="torch threads per process")
     train.add_argument("--no-progress", action="store_true")
     evaluate = sub.add_parser("eval", help="the paper's protocol on fresh trajectories")
-    evaluate.add_argument("model", help="a training output directory or checkpoint file")
+    evaluate.add_argument("model", help="a training directory, a checkpoint or a shipped name")
     evaluate.add_argument("--systems", nargs="+", help="system names (default: the 3 families)")
     evaluate.add_argument("--n", type=int, default=100, help="trajectories per system")
     evaluate.add_argument("--seed", type=int, default=12345)
@@ -72,11 +72,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from sciml.prose.estimator import ProseModel
+    from sciml.prose.estimator import PRETRAINED, ProseModel
     from sciml.prose.evaluate import evaluate
     from sciml.prose.training import NON_CHAOTIC
 
-    model = ProseModel.from_checkpoint(args.model)
+    if args.model in PRETRAINED:
+        model = ProseModel.pretrained(args.model)
+    else:
+        model = ProseModel.from_checkpoint(args.model)
     table = evaluate(
         model,
         args.systems or list(NON_CHAOTIC),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,8 @@ from sciml.prose.model import ProseConfig, ProseNetwork
 from sciml.prose.tokenizer import ExpressionTokenizer
 from sciml.train import load_checkpoint
 
-PRETRAINED: tuple[str, ...] = ()
-"""The models shipped in the package (none yet: see the README)."""
+PRETRAINED: tuple[str, ...] = ("prose-ode-small",)
+"""The models shipped in the package (``sciml/prose/weights/NAME.pt`` and ``NAME.json``)."""
 
 
 class ProseModel:
@@ -46,10 +48,30 @@ class ProseModel:
     @classmethod
     def pretrained(cls, name: str, *, device: str | torch.device = "cpu") -> ProseModel:
         """A model shipped in the package (:data:`PRETRAINED`). No download."""
-        raise ValueError(
-            f"unknown pretrained PROSE model {name!r}; shipped: {list(PRETRAINED) or 'none yet'}"
-            " (train one with sciml.prose.train_prose and load it with from_checkpoint)"
-        )
+        if name not in PRETRAINED:
+            raise ValueError(f"unknown pretrained PROSE model {name!r}; choose one of {PRETRAINED}")
+        weights = resources.files("sciml.prose") / "weights"
+        extra = json.loads((weights / f"{name}.json").read_text())
+        with resources.as_file(weights / f"{name}.pt") as path:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        return cls._build(extra, {k: v.float() for k, v in state.items()}, device)
+
+    @classmethod
+    def _build(cls, extra: dict[str, Any], state: dict, device: Any) -> ProseModel:
+        net = ProseNetwork(ProseConfig(**extra["prose_config"]))
+        net.load_state_dict(state)
+        tokenizer = ExpressionTokenizer(**extra["tokenizer"])
+        return cls(net, tokenizer, extra.get("dims"), device)
+
+    def export(self, dest: str | os.PathLike, name: str, extra: dict[str, Any]) -> Path:
+        """Writes the weights as float16 ``dest/NAME.pt`` and ``extra`` (the checkpoint's,
+        see :func:`~sciml.prose.training.checkpoint_extra`) as ``dest/NAME.json``."""
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().half() for k, v in self.net.state_dict().items()}
+        torch.save(state, dest / f"{name}.pt")
+        (dest / f"{name}.json").write_text(json.dumps(extra, indent=1) + "\n")
+        return dest / f"{name}.pt"
 
     @classmethod
     def from_checkpoint(
@@ -62,10 +84,7 @@ class ProseModel:
         extra = saved.get("extra") or {}
         if "prose_config" not in extra:
             raise ValueError(f"{path} is not a checkpoint of train_prose (no prose_config)")
-        net = ProseNetwork(ProseConfig(**extra["prose_config"]))
-        net.load_state_dict(saved["model"])
-        tokenizer = ExpressionTokenizer(**extra["tokenizer"])
-        return cls(net, tokenizer, extra.get("dims"), device)
+        return cls._build(extra, saved["model"], device)
 
     # ---------------------------------------------------------------- inputs
 
