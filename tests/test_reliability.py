@@ -251,3 +251,14 @@ def test_a_float_order_is_a_type_or_value_error():
     x = torch.zeros(2, 1)
     with pytest.raises(ValueError, match="order"):
         gaussian_embedding(x, x, torch.ones(2, 1), torch.ones(2, 1), order=1.0)
+
+
+@pytest.mark.parametrize("weight", [2.79e-39, 1e30])
+def test_standardising_columns_of_extreme_spread_stays_finite(weight):
+    """1/std overflowed f32 for subnormal columns, and x - mean for values near f32's range."""
+    from sciml import _core
+
+    indptr, indices = np.array([0, 1, 2, 2]), np.array([1, 0])
+    emb = _core.fastrp_embedding(indptr, indices, None, dim=8, weights=[weight], beta=-3.0,
+                                 sparsity=3.0, normalization="none", standardize=True)  # fmt: skip
+    assert np.isfinite(emb).all()

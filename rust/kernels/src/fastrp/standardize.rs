@@ -76,15 +76,18 @@ pub(super) fn column_stats(x: &[f32], d: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Standardises the columns of x (n, d) in place.
+///
+/// The shift and scale are applied in f64: in f32, `1 / std` overflows for columns of
+/// subnormal spread and `x - mean` for values near f32's range, while the standardised
+/// values themselves (at most sqrt(n) in magnitude) always fit.
 pub(super) fn standardize(x: &mut [f32], d: usize) {
-    let (mean, std) = column_stats(x, d);
-    let shift: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-    let factor: Vec<f32> = mean
+    let (shift, std) = column_stats(x, d);
+    let factor: Vec<f64> = shift
         .iter()
         .zip(&std)
         .map(|(&m, &s)| {
             if s > 0.0 && s > f32::EPSILON as f64 * m.abs() {
-                (1.0 / s) as f32
+                1.0 / s
             } else {
                 1.0
             }
@@ -93,7 +96,7 @@ pub(super) fn standardize(x: &mut [f32], d: usize) {
     x.par_chunks_mut(STAT_ROWS * d).for_each(|block| {
         for row in block.chunks_exact_mut(d) {
             for ((v, &m), &f) in row.iter_mut().zip(&shift).zip(&factor) {
-                *v = (*v - m) * f;
+                *v = ((*v as f64 - m) * f) as f32;
             }
         }
     });
