@@ -114,8 +114,13 @@ pub fn gaussian_embedding_backward<T: Real>(
             }
         }
     }
+    // Non-finite upstream gradients pass through (a diverged loss is the caller's to see);
+    // non-finite gradients from finite ones are an overflow.
     let finite = |v: &[T]| v.iter().all(|x| x.is_finite());
-    if !(finite(&grads.x) && finite(&grads.mu) && finite(&grads.sigma) && finite(&grads.weights)) {
+    let upstream_finite = [up.phi, up.d1, up.d2].iter().flatten().all(|v| finite(v));
+    let grads_finite =
+        finite(&grads.x) && finite(&grads.mu) && finite(&grads.sigma) && finite(&grads.weights);
+    if upstream_finite && !grads_finite {
         return Err(KernelError::value(format!(
             "the gradients overflow {}: the upstream gradients are too large for these \
              sigma and weights",
