@@ -12,6 +12,13 @@ from sciml.nn.attention import MultiheadAttention
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 
 
+def _activation(name: str):
+    """The activation function called ``name`` (ValueError naming the choices otherwise)."""
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]
+
+
 class TransformerEncoderLayer(nn.Module):
     """Self-attention and a feed-forward block, each in a residual branch with LayerNorm.
 
@@ -33,17 +40,13 @@ class TransformerEncoderLayer(nn.Module):
         norm_first: bool = False,
     ) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}"
-            )
         self.self_attn = MultiheadAttention(dim, heads, dropout)
         self.linear1 = nn.Linear(dim, dim_ff)
         self.linear2 = nn.Linear(dim_ff, dim)
         self.norm1 = nn.LayerNorm(dim)
         self.norm2 = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.activation = _ACTIVATIONS[activation]
+        self.activation = _activation(activation)
         self.norm_first = norm_first
 
     def zero_init_residual(self) -> None:
@@ -120,10 +123,6 @@ class TransformerDecoderLayer(nn.Module):
         self_attention: bool = True,
     ) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}"
-            )
         self.self_attn = MultiheadAttention(dim, heads, dropout) if self_attention else None
         self.cross_attn = MultiheadAttention(dim, heads, dropout)
         self.linear1 = nn.Linear(dim, dim_ff)
@@ -132,7 +131,7 @@ class TransformerDecoderLayer(nn.Module):
         self.norm_cross = nn.LayerNorm(dim)
         self.norm_ff = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.activation = _ACTIVATIONS[activation]
+        self.activation = _activation(activation)
         self.norm_first = norm_first
 
     def _feed_forward(self, x: Tensor) -> Tensor:

@@ -42,6 +42,7 @@ def _train(args: argparse.Namespace) -> int:
     import torch
 
     from sciml.prose.model import ProseConfig, ProseNetwork
+    from sciml.prose.systems import get
     from sciml.prose.tokenizer import ExpressionTokenizer
     from sciml.prose.training import NON_CHAOTIC, ProseData, train_prose
     from sciml.train import TrainConfig
@@ -51,12 +52,10 @@ def _train(args: argparse.Namespace) -> int:
     data = ProseData(
         systems=tuple(args.systems or NON_CHAOTIC), batch_size=args.batch, variant=args.variant
     )
-    from sciml.prose.systems import get
-
-    max_dim = max(get(name).dim for name in data.systems)
-    tokenizer = ExpressionTokenizer(max_dim=max(max_dim, 3))
+    max_dim = max(3, *(get(name).dim for name in data.systems))
+    tokenizer = ExpressionTokenizer(max_dim=max_dim)
     torch.manual_seed(args.seed)
-    net = ProseNetwork(ProseConfig.preset(args.preset, len(tokenizer), max_dim=max(max_dim, 3)))
+    net = ProseNetwork(ProseConfig.preset(args.preset, len(tokenizer), max_dim=max_dim))
     config = TrainConfig(
         steps=args.steps,
         lr=args.lr,

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from sciml.prose.batch import ProseBatch, make_batch
 from sciml.prose.model import ProseNetwork, prose_loss
-from sciml.prose.systems import generate
+from sciml.prose.systems import generate, get
 from sciml.prose.tokenizer import ExpressionTokenizer
 from sciml.train import TrainConfig, TrainResult, fit
 
@@ -90,8 +90,6 @@ def checkpoint_extra(
     net: ProseNetwork, tokenizer: ExpressionTokenizer, data: ProseData
 ) -> dict[str, Any]:
     """What a checkpoint stores beside the weights to rebuild the model and its tokenizer."""
-    from sciml.prose.systems import get
-
     return {
         "prose_config": asdict(net.config),
         "tokenizer": {"max_dim": tokenizer.max_dim},
