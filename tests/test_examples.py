@@ -59,6 +59,13 @@ def test_mmgp_tensile2d(tmp_path, monkeypatch):
         assert (tmp_path / name).stat().st_size > 0
 
 
+def test_prose_ode(tmp_path):
+    result = load("prose_ode").main(["--out", str(tmp_path), "--system", "damped_oscillator"])
+    assert result["rel_l2"] < 0.15  # the shipped model; the bench has the real figures
+    assert result["system"] is not None and len(result["system"]) == 2
+    assert (tmp_path / "prose_ode.png").stat().st_size > 0
+
+
 def test_every_example_has_a_test():
     tested = {
         "poisson_gaussians",
@@ -70,5 +77,6 @@ def test_every_example_has_a_test():
         "mmgp_tensile2d",
         "pfn_gp",  # in test_pfn_example.py, with a tiny model trained there
         "timeseries_clinical",  # in test_timeseries_example.py (--quick)
+        "prose_ode",
     }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested

@@ -244,3 +244,33 @@ def test_prose_bench_runs():
     spec.loader.exec_module(bench)
     out = bench.main(["--n", "4", "--threads", "1"])
     assert out["data_only_1to2"]["all"]["symbols_valid"] >= 0.5
+
+
+def test_torchrun_two_processes_train_and_resume(tmp_path):
+    """``torchrun -m sciml.cli prose train``: DDP on gloo over 2 CPU processes, resumed."""
+    import os
+    import subprocess
+    import sys
+
+    from sciml.prose import ProseModel
+    from sciml.train import load_checkpoint
+
+    def run(steps: int) -> None:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        cmd += ["--nproc-per-node", "2", "-m", "sciml.cli", "prose", "train"]
+        cmd += ["--out", str(tmp_path), "--steps", str(steps), "--batch", "4"]
+        cmd += ["--warmup", "2", "--checkpoint-every", "2", "--threads", "1", "--no-progress"]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    run(2)
+    first = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert first["step"] == 2 and first["world_size"] == 2
+    run(4)  # the same run, longer: resumes at step 2
+    again = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert again["step"] == 4 and [h["step"] for h in again["history"]] == [2, 4]
+    assert any(not torch.equal(again["model"][k], first["model"][k]) for k in first["model"])
+    model = ProseModel.from_checkpoint(tmp_path)
+    traj = generate("van_der_pol", 1, seed=0)
+    assert np.isfinite(model.predict(traj.t[:64], traj.u[:, :64, :2], traj.t[64:])).all()

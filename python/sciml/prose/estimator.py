@@ -16,6 +16,7 @@ from sciml._checks import as_float_array, check_finite
 from sciml.prose.batch import pad_ids
 from sciml.prose.decoding import decode_symbols
 from sciml.prose.model import ProseConfig, ProseNetwork
+from sciml.prose.refine import refine_system
 from sciml.prose.tokenizer import ExpressionTokenizer
 from sciml.train import load_checkpoint
 
@@ -172,10 +173,16 @@ class ProseModel:
         beam_size: int = 1,
         temperature: float = 1.0,
         max_len: int = 200,
+        refine: bool = False,
     ) -> list[list[sympy.Expr] | None]:
         """The equations of each trajectory: a list (n) of d sympy expressions in
         ``u_0 ... u_{d-1}``, or None where the decoded tokens are not a valid system of d
-        components."""
+        components.
+
+        ``refine=True`` refits the coefficients of each predicted system's terms to its own
+        input trajectory (:func:`sciml.prose.refine.refine_system`; about a second per
+        trajectory), keeping the decoder's value wherever the data do not contradict it.
+        """
         memory, padding, _, _, _, d = self._encode(t_in, u_in, skeletons)
         tok = self.tokenizer
         rows = decode_symbols(
@@ -193,6 +200,10 @@ class ProseModel:
             system = tok.decode(tok.ids_to_tokens(ids))
             valid = system is not None and len(system) == d
             out.append(system if valid and _uses_only(system, d) else None)
+        if refine:
+            t = np.asarray(t_in, dtype=np.float64)
+            u = np.asarray(u_in, dtype=np.float64).reshape(len(out), t.size, d)
+            out = [refine_system(s, t, u[i]) for i, s in enumerate(out)]
         return out
 
 

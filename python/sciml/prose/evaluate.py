@@ -19,6 +19,7 @@ import sympy
 
 from sciml.prose.batch import N_INPUT
 from sciml.prose.estimator import ProseModel
+from sciml.prose.refine import refine_system
 from sciml.prose.systems import Trajectories, generate, get
 from sciml.prose.tokenizer import variables
 
@@ -65,6 +66,7 @@ def evaluate_system(
     skeletons: bool = False,
     beam_size: int = 1,
     seed: int = 0,
+    refine: bool = False,
 ) -> dict[str, Any]:
     """The figures of one system's trajectories (all of one name)."""
     name = traj.names[0]
@@ -80,21 +82,26 @@ def evaluate_system(
     pred = model.predict(t_in, u_in, traj.t[N_INPUT:], skeletons=skel)
     data_err = relative_l2(pred, traj.u_clean[:, N_INPUT:, :d])
     exprs = model.predict_expressions(t_in, u_in, skeletons=skel, beam_size=beam_size)
+    refined = [refine_system(s, t_in, u_in[i]) for i, s in enumerate(exprs)] if refine else []
     system = get(name)
-    field_errs, reference_errs = [], []
+    field_errs, refined_errs, reference_errs = [], [], []
     for i, predicted in enumerate(exprs):
         states = _states(name, N_STATES, rng)
         true = system.vector_field(states, traj.params[i])
         field_errs.append(field_error(predicted, true, states))
+        if refine:
+            refined_errs.append(field_error(refined[i], true, states))
         reference = system.vector_field(states)
         reference_errs.append(float(np.linalg.norm(reference - true) / np.linalg.norm(true)))
     valid = np.mean([e is not None for e in exprs])
+    extra = {"refined_field_rel_l2_median": float(np.median(refined_errs))} if refine else {}
     return {
         "trajectories": len(traj),
         "data_rel_l2_mean": float(data_err.mean()),
         "data_rel_l2_median": float(np.median(data_err)),
         "symbols_valid": float(valid),
         "field_rel_l2_median": float(np.median(field_errs)),
+        **extra,
         "reference_params_field_rel_l2_median": float(np.median(reference_errs)),
     }
 
@@ -108,6 +115,7 @@ def evaluate(
     skeletons: bool = False,
     beam_size: int = 1,
     noise: float = 0.02,
+    refine: bool = False,
 ) -> dict[str, Any]:
     """Figures per system and over all (data error means over every trajectory), on ``n``
     fresh trajectories per system drawn from ``seed``."""
@@ -116,7 +124,7 @@ def evaluate(
     for k, name in enumerate(systems):
         traj = generate(name, n, seed=seed + k, noise=noise)
         table[name] = evaluate_system(
-            model, traj, skeletons=skeletons, beam_size=beam_size, seed=seed + k
+            model, traj, skeletons=skeletons, beam_size=beam_size, seed=seed + k, refine=refine
         )
         errors.append(table[name]["data_rel_l2_mean"])
     table["all"] = {

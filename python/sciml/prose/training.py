@@ -5,7 +5,7 @@ DDP under ``torchrun``)."""
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,11 +14,9 @@ from torch import Tensor, nn
 
 from sciml.prose.batch import ProseBatch, make_batch
 from sciml.prose.model import ProseNetwork, prose_loss
-from sciml.prose.systems import generate, get
+from sciml.prose.systems import NON_CHAOTIC, generate, get
 from sciml.prose.tokenizer import ExpressionTokenizer
 from sciml.train import TrainConfig, TrainResult, fit
-
-NON_CHAOTIC = ("damped_oscillator", "van_der_pol", "lotka_volterra")
 
 VARIANTS = ("1-1", "2-1", "2-2", "1-2", "mixed")
 """Inputs→outputs: 1 = data, 2 = data and symbols. ``mixed`` trains both outputs and gives
@@ -109,13 +107,17 @@ def train_prose(
     device: str | torch.device = "cpu",
 ) -> TrainResult:
     """Trains ``net`` in place on batches of :func:`batch_sampler` (see :func:`sciml.train.fit`
-    for checkpoints, resume and DDP)."""
+    for checkpoints, resume and DDP). Every variant but 2→2 leaves part of the network
+    unused in some batches (the symbol encoder without a skeleton input, the symbol decoder
+    of the data-only outputs); DDP is told so."""
     if tokenizer.max_dim < net.config.max_dim or len(tokenizer) != net.config.vocab_size:
         raise ValueError(
             f"the tokenizer ({len(tokenizer)} tokens, max_dim {tokenizer.max_dim}) does not "
             f"match the network (vocab_size {net.config.vocab_size}, max_dim "
             f"{net.config.max_dim})"
         )
+    if data.variant != "2-2":
+        config = replace(config, find_unused_parameters=True)
     return fit(
         net,
         batch_sampler(data, tokenizer, net.config.max_dim),

@@ -53,6 +53,9 @@ class TrainConfig:
         patience: stop early after this many validations in a row without a better score
             (None: never stop early; the best weights are still restored).
         restore_best: with a ``validate`` hook, end with the weights of the best validation.
+        find_unused_parameters: under DDP, allow micro-batches that leave some parameters
+            without a gradient (e.g. a network with an optional input); costs a pass over
+            the autograd graph each step.
     """
 
     steps: int
@@ -70,6 +73,7 @@ class TrainConfig:
     validate_every: int | None = None
     patience: int | None = None
     restore_best: bool = True
+    find_unused_parameters: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -191,7 +195,9 @@ def fit(
     if resume and path is not None and path.is_file():
         result, best = _resume(path, model, optimizer, scheduler)
     replica = (
-        nn.parallel.DistributedDataParallel(model, device_ids=None)
+        nn.parallel.DistributedDataParallel(
+            model, device_ids=None, find_unused_parameters=config.find_unused_parameters
+        )
         if info.world_size > 1
         else model
     )
