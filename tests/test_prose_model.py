@@ -212,9 +212,12 @@ def test_eval_command_prints_the_table(trained, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["prose", "train", "--out", str(out), "--steps", "2", "--batch", "4", "--no-progress"]
     assert main(args) == 0
-    assert main(["prose", "eval", str(out), "--n", "2", "--systems", "van_der_pol"]) == 0
+    assert (
+        main(["prose", "eval", str(out), "--n", "2", "--systems", "van_der_pol", "--refine"]) == 0
+    )
     printed = capsys.readouterr().out
-    assert json.loads(printed[printed.index("{") :])["van_der_pol"]["trajectories"] == 2
+    row = json.loads(printed[printed.index("{") :])["van_der_pol"]
+    assert row["trajectories"] == 2 and "refined_field_rel_l2_median" in row
 
 
 def test_shipped_model_predicts_within_a_loose_bound():

@@ -31,6 +31,9 @@ def add_parser(commands) -> None:
     evaluate.add_argument("--seed", type=int, default=12345)
     evaluate.add_argument("--skeletons", action="store_true", help="give noisy skeletons (2->2)")
     evaluate.add_argument("--beam", type=int, default=1)
+    evaluate.add_argument(
+        "--refine", action="store_true", help="also score equations refitted to the input"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +89,7 @@ def _eval(args: argparse.Namespace) -> int:
         seed=args.seed,
         skeletons=args.skeletons,
         beam_size=args.beam,
+        refine=args.refine,
     )
     print(json.dumps(table, indent=2))
     return 0
