@@ -203,6 +203,53 @@ def test_checkpoint_resume_continues_where_it_stopped(tmp_path):
     assert [r.iteration for r in resumed.history] == [20, 40, 60, 80]
 
 
+class Interrupt(Exception):
+    """Raised from the callback, as a Ctrl-C would be."""
+
+
+@pytest.mark.parametrize(
+    "phases, options",
+    [
+        # Adam with a learning-rate schedule and new uniform points every step.
+        ([Phase("adam", 20, lr=2e-2, gamma=0.99)], {}),
+        # Adam then L-BFGS on one fixed Sobol set, resampled when L-BFGS stalls.
+        (
+            [Phase("adam", 5, lr=2e-2), Phase("lbfgs", 15, lr=1.0, on_stall="resample")],
+            {"resample_every": None, "sampling": "sobol"},
+        ),
+    ],
+)
+def test_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(
+    tmp_path, phases, options
+):
+    """Stopped at an evaluation (here by an exception from the callback, as Ctrl-C would)
+    and resumed from its checkpoint, a run must end with exactly the parameters, losses
+    and errors of a run never stopped: same points, optimiser state and stall counters."""
+    options = {"eval_every": 5, "interior_points": 200, "condition_points": 100, **options}
+    whole = small_poisson_trainer(**options)
+    whole.phases = list(phases)
+    expected = whole.fit()
+
+    def stop_at_10(record):
+        if record.iteration == 10:
+            raise Interrupt
+
+    first = small_poisson_trainer(tmp_path, callback=stop_at_10, **options)
+    first.phases = list(phases)
+    with pytest.raises(Interrupt):
+        first.fit()
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=True)["state"]["iteration"] in (5, 10)
+    again = small_poisson_trainer(tmp_path, **options)  # a fresh model, loaded on resume
+    again.phases = list(phases)
+    resumed = again.fit()
+    assert [r.iteration for r in resumed.history] == [r.iteration for r in expected.history]
+    assert [(r.loss, r.rel_l2) for r in resumed.history] == [
+        (r.loss, r.rel_l2) for r in expected.history
+    ]
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(again.model.state_dict()[name], value), name
+
+
 def test_lbfgs_phase_after_adam():
     trainer = small_poisson_trainer(iterations=20, resample_every=None)
     trainer.phases.append(Phase("lbfgs", 20, lr=1.0))
@@ -246,6 +293,56 @@ def test_lbfgs_phase_that_cannot_progress_ends_early_and_says_so():
     result = trainer.fit()
     assert result.history[-1].iteration < 20
     assert result.stopped.startswith("L-BFGS stalled")
+
+
+def test_lbfgs_phase_that_stalls_can_resample_and_go_on():
+    problem = space_time_problem(residual=lambda f: f.u - 1)
+    trainer = Trainer(
+        problem, Idle(), [Phase("lbfgs", 60, on_stall="resample")], eval_every=100, progress=False
+    )
+    drawn = []
+    sample = trainer.sample
+    trainer.sample = lambda generator: drawn.append(1) or sample(generator)
+    result = trainer.fit()
+    assert result.history[-1].iteration == 60 and result.stopped == "finished"
+    assert len(drawn) >= 3  # the first set, then one per stall
+    with pytest.raises(ValueError, match="on_stall must be 'stop' or 'resample'"):
+        Phase("lbfgs", 1, on_stall="continue")
+
+
+def test_low_mode_penalty_measures_the_residuals_lowest_sine_modes():
+    problem = get_problem("helmholtz")  # the box [-1, 1]^2
+    trainer = Trainer(
+        problem, PIG(problem.domain, 10), [Phase("lbfgs", 1)], low_modes=2, sampling="sobol"
+    )
+    x = trainer.sample(torch.Generator().manual_seed(0))[0].double()
+    t = (x + 1) / 2
+
+    def mode(m, n):
+        return torch.sin(m * math.pi * t[:, 0]) * torch.sin(n * math.pi * t[:, 1])
+
+    # 3 φ_12 is in the span (energy 9 mean(φ²) = 9/4); φ_33 and a constant-free high
+    # mode are (nearly) orthogonal to it, so they add (almost) nothing.
+    energy = trainer.low_mode_energy(x, 3 * mode(1, 2))
+    assert float(energy) == pytest.approx(9 / 4, rel=2e-3)
+    other = trainer.low_mode_energy(x, 3 * mode(1, 2) + mode(3, 3) + mode(7, 6))
+    assert float(other) == pytest.approx(9 / 4, rel=2e-2)
+    # A system's residual (N, 2): the energies of its columns add up.
+    both = trainer.low_mode_energy(x, torch.stack([mode(1, 1), 2 * mode(2, 1)], 1))
+    assert float(both) == pytest.approx(1 / 4 + 1, rel=2e-3)
+    # The loss holds it, weighted by residual_weight * low_mode_weight.
+    points = trainer.sample(torch.Generator().manual_seed(0))
+    off = Trainer(problem, trainer.model, [Phase("lbfgs", 1)], sampling="sobol")
+    with torch.no_grad():
+        residual = problem.residual(
+            Fields(points[0], trainer.model(points[0], order=2), problem.domain.names)
+        )
+        extra = trainer.loss(points) - off.loss(points)
+        expected = trainer.low_mode_weight * trainer.low_mode_energy(points[0], residual)
+    assert float(extra) == pytest.approx(float(expected), rel=1e-4)
+    for bad in ({"low_modes": -1}, {"low_mode_weight": -1.0}):
+        with pytest.raises(ValueError, match="low_mode"):
+            Trainer(problem, trainer.model, [Phase("lbfgs", 1)], **bad)
 
 
 def test_sobol_points_are_stratified_and_reproducible():

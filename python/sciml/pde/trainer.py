@@ -2,9 +2,11 @@
 
 The loss is ``residual_weight * mean(residual²) + Σ_c weight_c * mean(condition_c²)`` over
 collocation points drawn in the domain and on its faces (i.i.d. uniform, or scrambled
-Sobol). Training runs in phases (e.g. Adam, then L-BFGS with a strong-Wolfe line search);
-it can resample the points every k iterations, save and resume checkpoints, stop on a
-wall-clock budget, and records an error curve against the problem's reference.
+Sobol), optionally plus a penalty on the residual's lowest sine modes (``low_modes``).
+Training runs in phases (e.g. Adam, then L-BFGS with a strong-Wolfe line search);
+it can resample the points every k iterations (or when L-BFGS stalls), save and resume
+checkpoints exactly, stop on a wall-clock budget, and records an error curve against the
+problem's reference.
 
 A loss that becomes NaN or infinite stops training: the model is restored to the last
 good state (the checkpoint on disk is never overwritten with a bad one) and
@@ -66,8 +68,13 @@ class TrainingDiverged(RuntimeError):
 class Phase:
     """One optimiser run: ``"adam"`` (with exponential learning-rate decay ``gamma`` per
     iteration) or ``"lbfgs"`` (strong-Wolfe line search of up to ``max_line_search``
-    evaluations, one L-BFGS iteration per step). An L-BFGS phase ends early when three
-    restarts from a gradient step in a row find no lower loss."""
+    evaluations, one L-BFGS iteration per step).
+
+    An L-BFGS phase has *stalled* when three restarts from a gradient step in a row find
+    no lower loss: its points are fitted as well as the line search can tell. Then
+    ``on_stall="stop"`` ends the phase, and ``on_stall="resample"`` draws a new set of
+    points (as the trainer samples them) and continues with a cleared L-BFGS memory.
+    """
 
     optimizer: str
     iterations: int
@@ -75,10 +82,13 @@ class Phase:
     gamma: float = 1.0
     history_size: int = 50
     max_line_search: int = 25
+    on_stall: str = "stop"
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
+        if self.on_stall not in ("stop", "resample"):
+            raise ValueError(f"on_stall must be 'stop' or 'resample', got {self.on_stall!r}")
         if self.iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {self.iterations}")
         if not self.lr > 0:
@@ -166,6 +176,16 @@ class Trainer:
         sampling: ``"uniform"`` (i.i.d.) or ``"sobol"`` (scrambled Sobol: even
             coverage, see :class:`~sciml.pde.domain.Sampler`).
         residual_weight: weight of the residual term.
+        low_modes: M > 0 adds ``residual_weight * low_mode_weight * Σ_k mean(r φ_k)² /
+            mean(φ_k²)`` to the loss, over the M^d products φ_k of the first M sine modes
+            per axis of the box (sin(m π (x̂ + 1) / 2) on the normalised axis x̂ ∈ [-1, 1],
+            m = 1..M). That is the residual's energy in those modes (its Galerkin
+            projection), which the mean square already holds with weight 1, amplified by
+            ``low_mode_weight``. A smooth, low-mode error e costs almost nothing in the
+            mean square when the residual is dominated by high-frequency misfit (for
+            Helmholtz, -Δe - k²e is small for the lowest modes), so the optimiser lets it
+            drift; this penalty makes those modes stiff. 0: off.
+        low_mode_weight: the amplification of the low-mode residual energy.
         eval_every: iterations between error measurements.
         time_budget: wall-clock seconds after which training stops (None: no limit).
         checkpoint: path of a checkpoint file written every ``checkpoint_every``
@@ -189,6 +209,8 @@ class Trainer:
         resample_every: int | None = None,
         sampling: Sampling = "uniform",
         residual_weight: float = 1.0,
+        low_modes: int = 0,
+        low_mode_weight: float = 1000.0,
         eval_every: int = 50,
         time_budget: float | None = None,
         checkpoint: str | os.PathLike | None = None,
@@ -203,6 +225,10 @@ class Trainer:
         for name, v in (("interior_points", interior_points), ("eval_every", eval_every)):
             if v < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
+        if low_modes < 0:
+            raise ValueError(f"low_modes must be >= 0, got {low_modes}")
+        if not low_mode_weight >= 0:
+            raise ValueError(f"low_mode_weight must be >= 0, got {low_mode_weight}")
         if resample_every is not None and resample_every < 1:
             raise ValueError(f"resample_every must be >= 1 or None, got {resample_every}")
         self.problem = problem
@@ -214,6 +240,8 @@ class Trainer:
         check_sampling(sampling)
         self.sampling = sampling
         self.residual_weight = residual_weight
+        self.low_modes = low_modes
+        self.low_mode_weight = low_mode_weight
         self.eval_every = eval_every
         self.time_budget = time_budget
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
@@ -242,10 +270,30 @@ class Trainer:
         fields = Fields(x, self.model(x, order=p.order), p.domain.names)
         residual = p.check_residual(p.residual(fields), len(x))
         total = self.residual_weight * (residual**2).mean()
+        if self.low_modes and self.low_mode_weight:
+            total = total + self.residual_weight * self.low_mode_weight * self.low_mode_energy(
+                x, residual
+            )
         for c, xc in zip(p.conditions, points[1:], strict=True):
             fc = Fields(xc, self.model(xc, order=c.order), p.domain.names)
             total = total + c.weight * (c.residual(fc, p) ** 2).mean()
         return total
+
+    def low_mode_energy(self, x: Tensor, residual: Tensor) -> Tensor:
+        """Σ_k mean(r φ_k)² / mean(φ_k²) over the products φ_k of the first ``low_modes``
+        sine modes per axis (see the class docstring): x (N, d), residual (N,) or (N, m);
+        a scalar."""
+        box = self.problem.domain
+        low, high = box.low.to(x.device, x.dtype), box.high.to(x.device, x.dtype)
+        t = (x - low) / (high - low)  # [0, 1]^d
+        m = torch.arange(1, self.low_modes + 1, device=x.device, dtype=x.dtype)
+        sines = torch.sin(math.pi * t[:, :, None] * m)  # (N, d, M)
+        phi = sines[:, 0]
+        for j in range(1, x.shape[1]):
+            phi = (phi[:, :, None] * sines[:, j, None, :]).reshape(len(x), -1)
+        r = residual.reshape(len(x), -1)
+        projections = phi.T @ r / len(x)  # (M^d, m)
+        return ((projections**2).sum(1) / (phi**2).mean(0)).sum()
 
     # ---- evaluation --------------------------------------------------------------------
 
@@ -269,6 +317,10 @@ class Trainer:
 
         On an interruption (Ctrl-C) the last evaluated state is saved to the checkpoint
         before the ``KeyboardInterrupt`` propagates, so a later ``fit`` continues from it.
+        Resuming is exact: the checkpoint holds the model, the optimiser's state (L-BFGS
+        memory included), the generator state the current points were drawn from and the
+        L-BFGS stall counters, so a run stopped and resumed at an evaluation ends with
+        the same parameters as one never stopped (on the same device and threads).
 
         Raises:
             CheckpointError: the checkpoint file exists but cannot be resumed from.
@@ -295,7 +347,10 @@ class Trainer:
             unit="it",
         )
         start = time.perf_counter() - state["seconds"]
-        good = self._snapshot(state, None, generator, result)
+        # The checkpoint keeps the generator state the current points were drawn from:
+        # resuming draws the very same points, and the generator continues as it would have.
+        drawn_from = generator.get_state()
+        good = self._snapshot(state, None, drawn_from, result)
         points = self.sample(generator)
         current = None
         try:
@@ -307,11 +362,18 @@ class Trainer:
                     optimizer.load_state_dict(optimizer_state["optimizer"])
                     if scheduler is not None and optimizer_state["scheduler"] is not None:
                         scheduler.load_state_dict(optimizer_state["scheduler"])
-                first = state["iteration"] if phase_index == state["phase"] else 0
+                resumed = phase_index == state["phase"]
+                first = state["iteration"] if resumed else 0
+                # L-BFGS stall counters: the last loss, steps without change, restarts
+                # without progress (kept in the checkpoint, so a resumed run stalls alike).
                 previous, stalled, restarts = math.nan, 0, 0
+                if resumed:
+                    previous = state.get("previous_loss", math.nan)
+                    stalled, restarts = state.get("stalled", 0), state.get("restarts", 0)
                 state.update(phase=phase_index, iteration=first)
                 for it in range(first, phase.iterations):
                     if self.resample_every and it > 0 and it % self.resample_every == 0:
+                        drawn_from = generator.get_state()
                         points = self.sample(generator)
                         if phase.optimizer == "lbfgs":
                             # Curvature pairs from the old points would mislead the new ones.
@@ -333,6 +395,12 @@ class Trainer:
                     # Restarts that still find no lower loss: these points are fitted as well
                     # as the line search can tell (in float32, often its rounding).
                     stuck = restarts >= 3
+                    if stuck and phase.on_stall == "resample":
+                        drawn_from = generator.get_state()
+                        points = self.sample(generator)
+                        optimizer.state.clear()
+                        previous, stalled, restarts, stuck = math.nan, 0, 0, False
+                    state.update(previous_loss=previous, stalled=stalled, restarts=restarts)
                     state["evaluations"] += evals
                     state["iteration"] = it + 1
                     if not math.isfinite(loss):
@@ -358,7 +426,7 @@ class Trainer:
                         result.history.append(record)
                         bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{record.rel_l2:.2e}")
                         state["seconds"] = elapsed
-                        good = self._snapshot(state, (optimizer, scheduler), generator, result)
+                        good = self._snapshot(state, (optimizer, scheduler), drawn_from, result)
                         if self.callback is not None and self.callback(record):
                             result.stopped = "stopped by the callback"
                             return result
@@ -376,10 +444,11 @@ class Trainer:
                         break
                 if phase_index + 1 < len(self.phases):
                     state.update(phase=phase_index + 1, iteration=0)
+                    state.update(previous_loss=math.nan, stalled=0, restarts=0)
                 optimizer_state = None
             # The checkpoint now says "last phase, all its iterations done": resuming with
             # more iterations continues that phase.
-            good = self._snapshot(state, current, generator, result)
+            good = self._snapshot(state, current, drawn_from, result)
             return result
         finally:
             bar.close()
@@ -400,7 +469,9 @@ class Trainer:
         loss = optimizer.step(closure)
         return float(loss.detach()), evaluations
 
-    def _snapshot(self, state, optim, generator, result) -> dict:
+    def _snapshot(self, state, optim, generator_state: Tensor, result) -> dict:
+        """Everything a resumed run needs; ``generator_state`` is the point generator's
+        state before the current points were drawn."""
         optimizer, scheduler = optim if optim is not None else (None, None)
         return {
             "model": copy.deepcopy(self.model.state_dict()),
@@ -411,7 +482,7 @@ class Trainer:
                 "optimizer": copy.deepcopy(optimizer.state_dict()),
                 "scheduler": None if scheduler is None else scheduler.state_dict(),
             },
-            "generator": generator.get_state(),
+            "generator": generator_state.clone(),
             "history": [asdict(r) for r in result.history],
         }
 
