@@ -876,6 +876,128 @@ def _fastrp_wrapper(d: Draw) -> Case:
     return Case(label, _fastrp_fit, (graph,), params)
 
 
+# --- GTE
+
+
+def gte_args(d: Draw) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Positional arguments of ``_core.gte_scores`` / ``gte_topk`` up to ``item_stop``: R and
+    R^T in CSR (sometimes corrupted or inconsistent), n_items, coefficients, users and an
+    item range; sometimes huge sizes that must give MemoryError; and the chunk keyword."""
+    import scipy.sparse as sp
+
+    n_users, n_items = d.count(15), d.count(15)
+    dtype = d.pick([np.float32, np.float64])
+    dense = (d.rng.random((n_users, n_items)) < d.rng.uniform(0, 0.6)).astype(np.float64)
+    if d.chance(0.5):
+        dense *= d.rng.uniform(0.1, 3.0, dense.shape)
+    if d.chance(0.05):
+        d.tags.add("extreme")
+        dense *= 10 ** d.rng.uniform(0, 300)
+    with np.errstate(all="ignore"):
+        r = sp.csr_array(dense.astype(dtype), shape=(n_users, n_items))
+    rt = sp.csr_array(r.T)
+    rt.sort_indices()
+    index = d.pick([np.int32, np.int64])
+    indptr, indices, data = r.indptr.astype(np.int64), r.indices.astype(index), r.data
+    t_indptr, t_indices, t_data = rt.indptr.astype(np.int64), rt.indices.astype(index), rt.data
+    if d.chance(0.1):
+        indptr, indices, data = corrupt_csr(d, n_items, indptr, indices, data)
+    if d.chance(0.05) and data is not None and data.size:
+        d.tags.add("special")
+        data = data.copy()
+        data[int(d.rng.integers(data.size))] = d.pick([math.nan, math.inf, -1.0])
+    if d.chance(0.05):
+        d.tags.add("inconsistent")
+        t_indptr, t_indices, t_data = d.pick(
+            [
+                (indptr, indices, data),
+                (t_indptr[:-1], t_indices, t_data),
+                (t_indptr, t_indices, t_data[:-1]),
+            ]
+        )
+    layers = int(d.rng.integers(1, 7))
+    coeffs: Any = [float(c) for c in np.array(_gte_polynomial(layers))]
+    if d.chance(0.05):
+        d.tags.add("bad_coeffs")
+        coeffs = d.pick([[], [math.nan], [1e300, 1e300, 1e300], [1.0, -2.0], "1", None])
+    users = d.rng.integers(0, max(n_users, 1), d.count(12)).astype(np.int64)
+    if d.chance(0.05):
+        d.tags.add("bad_users")
+        users = d.pick([users - 100, users + n_users, users.astype(np.float64), users[:, None]])
+    start = int(d.rng.integers(0, n_items + 1))
+    stop = int(d.rng.integers(start, n_items + 1))
+    if d.chance(0.03):
+        start, stop = d.pick([(stop + 1, stop), (0, n_items + 1), (-1, 2), (0, 2**70)])
+    n_items_arg: Any = n_items
+    if d.chance(0.03):
+        # huge: a catalogue of millions of items and many users asks for far too much
+        d.tags.add("huge")
+        n_items_arg = int(d.rng.integers(2_000_000, 5_000_000))
+        t_indptr, t_indices, t_data = np.zeros(n_items_arg + 1, np.int64), indices[:0], data[:0]
+        indptr, indices, data = np.zeros(2, np.int64), indices[:0], data[:0]
+        users = np.zeros(int(d.rng.integers(10_000, 100_000)), np.int64)
+        start, stop = 0, n_items_arg
+    chunk: Any = d.pick([1, 2, 3, 7, 64])
+    if "huge" in d.tags:  # buffers of n_items x n_items: far over any memory
+        chunk = 2**40
+    elif d.chance(0.05):
+        d.tags.add("bad_chunk")
+        chunk = d.pick([0, -1, 2**40, 2.5, None])
+    args = (
+        indptr,
+        indices,
+        data,
+        t_indptr,
+        t_indices,
+        t_data,
+        n_items_arg,
+        coeffs,
+        users,
+        start,
+        stop,
+    )
+    return tuple(d.mutate(a) for a in args), {"chunk": chunk}
+
+
+def _gte_polynomial(layers: int) -> list[int]:
+    """GTE's q_L (as ``sciml.graph.gte_polynomial``, without importing torch)."""
+    p, q = [1], [0]
+    for _ in range(layers):
+        n = max(len(p), len(q)) + 1
+        p, q = (
+            [(p[i] if i < len(p) else 0) + (q[i - 1] if 0 < i <= len(q) else 0) for i in range(n)],
+            [(p[i] if i < len(p) else 0) + (q[i] if i < len(q) else 0) for i in range(n)],
+        )
+    while len(q) > 1 and q[-1] == 0:
+        q.pop()
+    return q
+
+
+@entry("core.gte_scores")
+def _gte_scores_core(d: Draw) -> Case:
+    args, kwargs = gte_args(d)
+    return Case("_core.gte_scores", _core().gte_scores, args, kwargs)
+
+
+@entry("core.gte_topk")
+def _gte_topk_core(d: Draw) -> Case:
+    args, kwargs = gte_args(d)
+    m = len(args[8]) if hasattr(args[8], "__len__") else 1
+    k = d.count(6)
+    ids = np.full((m, k), -1, np.int64)
+    dtype = args[2].dtype if isinstance(args[2], np.ndarray) else np.float32
+    scores = np.zeros((m, k), dtype)
+    if d.chance(0.05):
+        d.tags.add("bad_state")
+        ids, scores = d.pick(
+            [(ids[:, :1], scores), (ids, scores.astype(np.float16)), (ids[:1], scores[:1])]
+        )
+    kwargs["exclude_seen"] = d.option([True, False], [1, None, "yes"])
+    return Case(
+        "_core.gte_topk", _core().gte_topk, (*args, d.mutate(ids), d.mutate(scores)), kwargs
+    )
+
+
 # --- meshes
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -18,7 +17,7 @@ def as_float_array(x: Any, name: str) -> np.ndarray:
     Raises:
         TypeError: x does not hold real numbers (strings, objects, complex).
     """
-    if isinstance(x, torch.Tensor):
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor (torch not imported here)
         x = x.detach().cpu().numpy()
     a = np.asarray(x)
     if a.dtype == object or not (

@@ -13,6 +13,8 @@ __all__ = [
     "gaussian_embedding_backward",
     "gaussian_embedding_forward",
     "get_num_threads",
+    "gte_scores",
+    "gte_topk",
     "rbf_morph",
     "set_num_threads",
     "signed_measures",
@@ -62,6 +64,38 @@ def fastrp_embedding(
 def fastrp_projection(
     num_nodes: int, dim: int, sparsity: float, seed: int = 0
 ) -> npt.NDArray[np.float32]: ...
+def gte_scores(
+    indptr: npt.NDArray[np.int64],
+    indices: _IndexArray,
+    data: _FloatArray,
+    t_indptr: npt.NDArray[np.int64],
+    t_indices: _IndexArray,
+    t_data: _FloatArray,
+    n_items: int,
+    coeffs: list[float],
+    users: npt.NDArray[np.int64],
+    item_start: int,
+    item_stop: int,
+    chunk: int = 64,
+) -> _FloatArray: ...
+def gte_topk(
+    indptr: npt.NDArray[np.int64],
+    indices: _IndexArray,
+    data: _FloatArray,
+    t_indptr: npt.NDArray[np.int64],
+    t_indices: _IndexArray,
+    t_data: _FloatArray,
+    n_items: int,
+    coeffs: list[float],
+    users: npt.NDArray[np.int64],
+    item_start: int,
+    item_stop: int,
+    top_ids: npt.NDArray[np.int64],
+    top_scores: _FloatArray,
+    *,
+    exclude_seen: bool = True,
+    chunk: int = 64,
+) -> tuple[npt.NDArray[np.int64], _FloatArray]: ...
 def transfer_matrix(
     src_points: npt.NDArray[np.float64],
     src_cells: npt.NDArray[np.int32] | npt.NDArray[np.int64],

@@ -5,6 +5,7 @@ plate        the random plate shapes and their gmsh meshes
 elasticity   the scikit-fem plane-strain solver behind tensile2d
 icu_timeseries   irregular, multi-resolution ICU-like series with a binary outcome
 physionet2012    a loader for the PhysioNet/CinC 2012 layout in a local folder
+recsys       implicit-feedback users x items data (communities, power-law popularity), split
 
 The mesh data need the ``data`` extra (gmsh, scikit-fem, meshio); they are imported when
 first used.
@@ -14,6 +15,7 @@ from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plan
 from sciml.data.icu_timeseries import icu_timeseries
 from sciml.data.physionet2012 import load_physionet2012
 from sciml.data.plate import PlateMesh, PlateShape, gmsh_session, mesh_plate, random_plate
+from sciml.data.recsys import implicit_feedback, implicit_feedback_preset, split_per_user
 from sciml.data.tensile2d import (
     DEFAULT_MESH_SIZE,
     Tensile2dDataset,
@@ -31,10 +33,13 @@ __all__ = [
     "default_cache_dir",
     "gmsh_session",
     "icu_timeseries",
+    "implicit_feedback",
+    "implicit_feedback_preset",
     "load_physionet2012",
     "mesh_plate",
     "random_plate",
     "solve_tension",
+    "split_per_user",
     "tensile2d",
     "tensile2d_sample",
     "von_mises_plane_strain",

@@ -1,6 +1,23 @@
-"""Graph embeddings: FastRP node embeddings over a Rust very sparse random projection kernel."""
+"""Graph models on one sparse backbone: FastRP node embeddings, GTE recommendations,
+top-k recommendation metrics."""
 
+from sciml.graph.backbone import Graph
 from sciml.graph.fastrp import FastRP, as_csr, random_projection
-from sciml.graph.reference import fastrp_reference
+from sciml.graph.gte import GTE, gte_polynomial
+from sciml.graph.metrics import hit_rate_at_k, ndcg_at_k, recall_at_k
+from sciml.graph.reference import fastrp_reference, gte_reference, top_k_reference
 
-__all__ = ["FastRP", "as_csr", "fastrp_reference", "random_projection"]
+__all__ = [
+    "GTE",
+    "FastRP",
+    "Graph",
+    "as_csr",
+    "fastrp_reference",
+    "gte_polynomial",
+    "gte_reference",
+    "hit_rate_at_k",
+    "ndcg_at_k",
+    "random_projection",
+    "recall_at_k",
+    "top_k_reference",
+]

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from collections.abc import Sequence
 from typing import Any, Literal, TypeAlias
 
@@ -62,69 +61,28 @@ import numpy as np
 import scipy.sparse as sp
 
 from sciml import _core
+from sciml.graph.backbone import MAX_NODES, is_networkx
+from sciml.graph.backbone import Graph as GraphContainer
 
 Variant: TypeAlias = Literal["paper", "gds"]
 Graph: TypeAlias = Any
 """scipy.sparse matrix or array (n, n); networkx graph; ``(edge_index, num_nodes)`` or
-``(edge_index, num_nodes, edge_weight)`` with edge_index a (2, E) integer tensor or array."""
-
-
-def _as_numpy(x: Any, name: str) -> np.ndarray:
-    """A numpy view of a torch tensor (detached, on the CPU) or of an array-like."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    try:
-        return np.asarray(x)
-    except Exception as e:  # pragma: no cover - numpy's own message is clear enough
-        raise TypeError(f"{name} must be a tensor or array, got {type(x).__name__}") from e
-
-
-def _is_networkx(graph: Any) -> bool:
-    return type(graph).__module__.split(".")[0] == "networkx"
-
-
-def _from_edge_index(graph: tuple[Any, ...]) -> sp.csr_array:
-    if len(graph) not in (2, 3):
-        raise TypeError(
-            "a graph tuple must be (edge_index, num_nodes) or (edge_index, num_nodes, "
-            f"edge_weight), got a tuple of {len(graph)} items"
-        )
-    edge_index = _as_numpy(graph[0], "edge_index")
-    try:
-        n = operator.index(graph[1])
-    except TypeError:
-        raise TypeError(f"num_nodes must be an int, got {type(graph[1]).__name__}") from None
-    if not 0 <= n <= MAX_NODES:
-        raise ValueError(f"num_nodes must be in [0, {MAX_NODES}], got {n}")
-    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
-        raise ValueError(f"edge_index must have shape (2, E), got {edge_index.shape}")
-    if edge_index.size and not np.issubdtype(edge_index.dtype, np.integer):
-        raise TypeError(f"edge_index must hold integers, got dtype {edge_index.dtype}")
-    edge_index = edge_index.astype(np.int64, copy=False)
-    e = edge_index.shape[1]
-    if e and (edge_index.min() < 0 or edge_index.max() >= n):
-        raise ValueError(
-            f"edge_index values must be in [0, num_nodes = {n}); got "
-            f"[{edge_index.min()}, {edge_index.max()}]"
-        )
-    if len(graph) == 3 and graph[2] is not None:
-        weight = _as_numpy(graph[2], "edge_weight").astype(np.float64)
-        if weight.shape != (e,):
-            raise ValueError(f"edge_weight must have shape ({e},), got {weight.shape}")
-    else:
-        weight = np.ones(e, dtype=np.float32)
-    return sp.coo_array((weight, (edge_index[0], edge_index[1])), shape=(n, n)).tocsr()
+``(edge_index, num_nodes, edge_weight)`` with edge_index a (2, E) integer tensor or array;
+or a :class:`sciml.graph.Graph`."""
 
 
 def as_csr(graph: Graph, symmetrize: bool = False) -> tuple[sp.csr_array, list[Any] | None]:
     """The graph as a canonical CSR adjacency S (n, n) with finite weights >= 0.
 
+    The conversion is :meth:`sciml.graph.Graph.from_any`'s.
+
     Args:
         graph: a scipy.sparse matrix or array (n, n); a networkx graph (rows in
             ``list(G.nodes)`` order, edge attribute ``"weight"`` where present, else 1;
-            directed graphs give their out-edges); or ``(edge_index, num_nodes)`` /
+            directed graphs give their out-edges); ``(edge_index, num_nodes)`` /
             ``(edge_index, num_nodes, edge_weight)`` with edge_index (2, E) integers,
-            edge e going from ``edge_index[0, e]`` to ``edge_index[1, e]`` (S[src, dst]).
+            edge e going from ``edge_index[0, e]`` to ``edge_index[1, e]`` (S[src, dst]);
+            or a :class:`sciml.graph.Graph`.
         symmetrize: use ``max(S, S^T)`` (an undirected graph).
 
     Returns:
@@ -135,50 +93,11 @@ def as_csr(graph: Graph, symmetrize: bool = False) -> tuple[sp.csr_array, list[A
         TypeError: for an unsupported graph type or a non-numeric dtype.
         ValueError: for a non-square matrix, NaN, infinite or negative weights.
     """
-    nodes: list[Any] | None = None
-    if sp.issparse(graph):
-        s = graph
-    elif _is_networkx(graph):
-        import networkx as nx
-
-        nodes = list(graph.nodes)
-        if nodes:
-            s = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight", format="csr")
-        else:  # networkx refuses to convert a graph without nodes
-            s = sp.csr_array((0, 0))
-    elif isinstance(graph, tuple):
-        s = _from_edge_index(graph)
-    else:
-        raise TypeError(
-            "graph must be a scipy.sparse matrix, a networkx graph or (edge_index, "
-            f"num_nodes), got {type(graph).__name__}"
-        )
-    if s.ndim != 2 or s.shape[0] != s.shape[1]:
-        raise ValueError(f"graph must be a square (n, n) matrix, got shape {s.shape}")
-    if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)) and (
-        s.dtype != np.bool_
-    ):
-        raise TypeError(f"graph weights must be real numbers, got dtype {s.dtype}")
-    s = sp.csr_array(s)
-    if not np.issubdtype(s.dtype, np.floating):  # bool or integer weights: numbers from here
-        s = s.astype(np.float64)
-    data = s.data
-    if data.size:
-        if not np.isfinite(data).all():
-            raise ValueError("graph weights must be finite; found NaN or infinite entries")
-        if (data < 0).any():
-            i = int(np.argmax(data < 0))
-            row = int(np.searchsorted(s.indptr, i, side="right") - 1)
-            raise ValueError(f"graph weights must be >= 0; S[{row}, {s.indices[i]}] = {data[i]}")
+    g = GraphContainer.from_any(graph)
+    nodes = list(g.node_ids) if is_networkx(graph) else None
     if symmetrize:
-        s = sp.csr_array(s.maximum(s.T))
-    if not s.has_canonical_format:
-        s = s.copy()
-        s.sum_duplicates()
-    if s.data.size and (s.data == 0).any():
-        s = s.copy()
-        s.eliminate_zeros()
-    return s, nodes
+        g = g.symmetrized()
+    return g.adjacency, nodes
 
 
 def _kernel_arrays(s: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -241,8 +160,6 @@ def random_projection(num_nodes: int, dim: int, s: float, seed: int = 0) -> np.n
 
 MAX_DIM = 2**32 - 1
 """The largest embedding dimension the kernel takes."""
-MAX_NODES = 2**62
-"""The largest node count (scipy's int64 indices)."""
 
 
 def _check_index(name: str, value: Any, lo: int, hi: int) -> int:

@@ -1,7 +1,9 @@
-"""A dense numpy/scipy twin of the FastRP kernel, in float64, for tests and for reading.
+"""Dense numpy/scipy twins of the graph kernels (FastRP, GTE), for tests and for reading.
 
-It takes R explicitly (``random_projection`` gives the kernel's R), so that with the same
-R it computes the same embedding as :class:`sciml.graph.FastRP`, up to float32 rounding.
+``fastrp_reference`` takes R explicitly (``random_projection`` gives the kernel's R), so
+that with the same R it computes the same embedding as :class:`sciml.graph.FastRP`, up to
+float32 rounding. ``gte_reference`` is GTE's layer-by-layer propagation as the authors
+wrote it (dense representations), and ``top_k_reference`` GTE's ranking rule.
 """
 
 from __future__ import annotations
@@ -85,3 +87,35 @@ def fastrp_reference(
         std[(std == 0) | (std <= np.finfo(np.float32).eps * np.abs(mean))] = 1.0
         emb = (emb - mean) / std
     return emb
+
+
+def gte_reference(interactions: sp.sparray | sp.spmatrix, layers: int = 3) -> np.ndarray:
+    """GTE's scores by the authors' literal propagation, float64 (n_users, n_items).
+
+    ``I = Id``, ``U = 0``; per layer ``U, I = R I + U, R^T U + I`` (scipy sparse x dense).
+    Dense in both n_users x n_items and n_items x n_items: for small data only.
+    """
+    r = sp.csr_array(interactions, dtype=np.float64)
+    n_users, n_items = r.shape
+    items = np.eye(n_items)
+    users = np.zeros((n_users, n_items))
+    rt = sp.csr_array(r.T)
+    for _ in range(layers):
+        users, items = r @ items + users, rt @ users + items
+    return users
+
+
+def top_k_reference(
+    scores: np.ndarray, k: int, seen: sp.sparray | sp.spmatrix | None = None
+) -> np.ndarray:
+    """Top-k item ids (int64, (n_users, k)) of each row of ``scores``: score descending,
+    ties by lower item id; with ``seen`` (same shape, nonzero = training item) those items
+    rank after every other one (among themselves by lower id)."""
+    s = np.asarray(scores, dtype=np.float64)
+    excluded = np.zeros(s.shape, dtype=bool)
+    if seen is not None:
+        excluded = sp.csr_array(seen).toarray() != 0
+    ids = np.broadcast_to(np.arange(s.shape[1]), s.shape)
+    # lexsort: last key first; order by (excluded, -score, id)
+    order = np.lexsort((ids, np.where(excluded, 0.0, -s), excluded), axis=1)
+    return order[:, :k].astype(np.int64)

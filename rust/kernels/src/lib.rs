@@ -11,12 +11,15 @@
 //! - [`gaussian`]: the Gaussian feature embedding of physics-informed Gaussians
 //!   (PIG), with its x-derivatives and the gradients of all its inputs.
 //! - [`fastrp`]: FastRP node embeddings of a CSR graph by very sparse random projection.
+//! - [`graph`]: GTE's exact scores and top-k recommendations over a users x items CSR
+//!   matrix, by chunks of item columns.
 //! - [`mesh`]: meshes of simplices for MMGP: Floater and RBF morphing, mesh quality, and
 //!   P1 field transfer between meshes.
 
 mod error;
 pub mod fastrp;
 pub mod gaussian;
+pub mod graph;
 mod memory;
 pub mod mesh;
 mod real;

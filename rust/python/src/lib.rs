@@ -7,6 +7,7 @@
 mod arrays;
 mod fastrp;
 mod gaussian;
+mod gte;
 mod mesh_morph;
 mod mesh_transfer;
 mod threads;
@@ -22,6 +23,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gaussian::gaussian_embedding_backward, m)?)?;
     m.add_function(wrap_pyfunction!(fastrp::fastrp_embedding, m)?)?;
     m.add_function(wrap_pyfunction!(fastrp::fastrp_projection, m)?)?;
+    m.add_function(wrap_pyfunction!(gte::gte_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(gte::gte_topk, m)?)?;
     m.add_function(wrap_pyfunction!(mesh_transfer::transfer_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(mesh_morph::floater_morph, m)?)?;
     m.add_function(wrap_pyfunction!(mesh_morph::rbf_morph, m)?)?;
