@@ -393,8 +393,8 @@ impl<'a, I: NodeIndex, T: Real> Plan<'a, I, T> {
                 *x += (a0 * b0 + a1 * b1) + (a2 * b2 + a3 * b3);
             }
         }
-        for f in quads..items.len() {
-            axpy(s, weights[f], row(f));
+        for (f, &a) in weights.iter().enumerate().skip(quads) {
+            axpy(s, a, row(f));
         }
         if s.iter().any(|x| !x.is_finite()) {
             return Err(KernelError::value(format!(
