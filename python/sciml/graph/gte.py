@@ -17,7 +17,7 @@ Closed form (by induction on l): with G = R^T R, ``U_l = R q_l(G)`` and ``I_l = 
 (L = 1: q = 1; 2: q = 2; 3: q = x + 3; 4: q = 4x + 4; 5: q = x^2 + 10x + 5;
 :func:`gte_polynomial`). So ``S = R q(G)``: the default three layers score
 ``S = R R^T R + 3 R``. sciml evaluates it exactly, by blocks of item columns, without
-the dense scores: for columns C, ``S[:, C] = R M`` with ``M = q(G)[:, C]`` (n_items, |C|)
+the dense scores: for columns C, ``S[:, C] = R M`` with ``M = q(G)[:, C]`` (n_items, ``|C|``)
 computed by Horner from the right (``M <- R^T (R M) + c_j E_C``, the first product
 sparse). Work ``nnz(R[users]) * n_items`` plus ``sum_v deg(v)^2`` for L <= 4 (the
 user-block form ``R_b q(G)`` costs ``2 nnz`` per user instead), memory ``O(nnz + (n_items
@@ -115,10 +115,12 @@ class GTE:
             at least 10^9.
         dtype: np.float32 (default) or np.float64, the type of the scores and sums.
 
-    Attributes (after :meth:`fit`):
-        interactions_: the training matrix, canonical csr_array (n_users, n_items).
+    Attributes:
+        interactions_: the training matrix (set by :meth:`fit`), canonical csr_array
+            (n_users, n_items).
         coefficients_: q's coefficients, :func:`gte_polynomial`.
-        n_users_, n_items_: the shape.
+        n_users_: the number of users.
+        n_items_: the number of items.
 
     Example:
         >>> from sciml.data import implicit_feedback, split_per_user

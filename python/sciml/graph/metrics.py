@@ -118,7 +118,7 @@ def recall_at_k(
 
 
 def ndcg_at_k(recommended: Any, test: Any, k: int | None = None, *, per_user: bool = False) -> Any:
-    """NDCG@k with binary relevance; IDCG over min(k, |test items|) positions.
+    """NDCG@k with binary relevance; IDCG over min(k, number of test items) positions.
 
     Arguments and return value as :func:`recall_at_k`.
     """
