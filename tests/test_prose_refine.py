@@ -60,6 +60,9 @@ def test_what_cannot_be_refitted_comes_back_unchanged():
     not_finite = [sympy.log(U0), U1]  # log of negative states
     assert refine_system(not_finite, t, u) == not_finite
     assert refine_system(None, t, u) is None
+    # more coefficients and initial values than observations
+    crowded = [U0 + U1 + U0 * U1 + U0**2 + U1**2, U1]
+    assert refine_system(crowded, t[:3], u[:3]) == crowded
     # a right-hand side that blows up from the observed start cannot fit better than itself
     explosive = [100.0 * U0**3, U1]
     out = refine_system(explosive, t, u)

@@ -161,7 +161,8 @@ def refine_system(
 ) -> list[sympy.Expr] | None:
     """``system`` with the coefficients of its terms refitted to the trajectory (see the
     module's text). None passes through, and so does a system whose terms numpy cannot
-    evaluate on the trajectory or whose refit fits no better.
+    evaluate on the trajectory, that has more coefficients and initial values than the
+    trajectory has observations, or whose refit fits no better.
 
     Args:
         system: d sympy expressions in u_0…u_{d-1}, the predicted right-hand side.
@@ -185,6 +186,8 @@ def refine_system(
     predicted = np.array([c for cs, _ in split for c in cs])
     bases = [b for _, bs in split for b in bs]
     owners = np.array([i for i, (cs, _) in enumerate(split) for _ in cs])
+    if u.size < predicted.size + d:  # more unknowns than observations
+        return system
     try:
         g = _compile(bases, d)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
