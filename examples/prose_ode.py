@@ -21,9 +21,8 @@ import sympy
 import torch
 
 from sciml.prose import ProseModel, generate
+from sciml.prose.batch import N_INPUT
 from sciml.prose.estimator import PRETRAINED
-
-N_INPUT = 64
 
 
 def equation_text(system: list[sympy.Expr] | None) -> str:

@@ -19,9 +19,8 @@ import sympy
 
 from sciml.prose.batch import N_INPUT
 from sciml.prose.estimator import ProseModel
-from sciml.prose.refine import refine_system
+from sciml.prose.refine import compile_expressions, refine_system
 from sciml.prose.systems import Trajectories, generate, get
-from sciml.prose.tokenizer import variables
 
 N_STATES = 500
 """States per trajectory at which vector fields are compared."""
@@ -40,13 +39,10 @@ def field_error(
     ``true_field`` (M, d); inf for None or a field that is not finite there."""
     if system is None:
         return float("inf")
-    u = variables(states.shape[1])
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            f = sympy.lambdify(u, system, modules="numpy")
-            values = f(*states.T)
-        pred = np.stack([np.broadcast_to(np.asarray(v, dtype=float), len(states)) for v in values])
+            pred = compile_expressions(system, states.shape[1])(states.T)
     except Exception:  # an expression numpy cannot evaluate counts as wrong, not as a crash
         return float("inf")
     if not np.isfinite(pred).all():

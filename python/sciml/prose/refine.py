@@ -57,8 +57,9 @@ def _terms(expr: sympy.Expr) -> tuple[list[float], list[sympy.Expr]]:
     return coeffs, bases
 
 
-def _compile(bases: list[sympy.Expr], d: int) -> Callable[[np.ndarray], np.ndarray]:
-    """g(u): states (d, m) -> bases (K, m)."""
+def compile_expressions(bases: list[sympy.Expr], d: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The K expressions in u_0…u_{d-1} as one numpy function: states (d, m) -> (K, m)
+    float64 (constant expressions broadcast)."""
     f = sympy.lambdify(variables(d), bases, modules="numpy")
 
     def g(u: np.ndarray) -> np.ndarray:
@@ -189,7 +190,7 @@ def refine_system(
     if u.size < predicted.size + d:  # more unknowns than observations
         return system
     try:
-        g = _compile(bases, d)
+        g = compile_expressions(bases, d)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             g_obs = g(u.T)
