@@ -11,7 +11,9 @@ Sections:
   per user), GTE's top-20 lists (training items excluded) against the authors' literal
   layer-by-layer propagation in scipy (dense representations), ranked by the same rule.
 - ``recommenders``: Recall@20, NDCG@20 and hit rate@20 on the small set's test split, of
-  GTE and a popularity baseline (more models join this table later).
+  GTE, LightGCN, SheafRec and a popularity baseline, with each model's time (training for
+  the learned ones: BPR with early stopping on 10% of each user's training interactions;
+  ``--skip-learned`` leaves them out).
 - ``gte_scale``: on the "large" set (200,000 x 50,000, 4M interactions; or the sizes given),
   top-20 for every user: sciml's GTE against the same closed form S_b = R_b R^T R + 3 R_b
   evaluated per block of users with scipy (the faster of sparse x sparse products and
@@ -91,7 +93,44 @@ def popularity_top_k(train: sp.csr_array, k: int) -> np.ndarray:
 # --- sections ---------------------------------------------------------------------------------
 
 
-def small_sections(k: int = 20) -> dict[str, Any]:
+LEARNED: dict[str, tuple[str, dict[str, Any]]] = {
+    # the papers' settings (LightGCN: 64 dims, 3 layers, batch 2048, lr 1e-3, L2 1e-4)
+    "LightGCN": ("LightGCN", {"epochs": 400}),
+    "SheafRec": ("SheafRec", {"epochs": 150}),
+}
+"""The learned recommenders of the table: class name in sciml.graph, settings."""
+
+
+def learned_rows(train: sp.csr_array, k: int, seed: int) -> dict[str, Any]:
+    """Each learned model of :data:`LEARNED` trained on ``train``: its top-k lists, the
+    settings, the training seconds and epochs, and the best validation Recall@k."""
+    import torch
+
+    import sciml.graph
+
+    torch.set_num_threads(1)
+    rows = {}
+    for name, (cls_name, settings) in LEARNED.items():
+        model = getattr(sciml.graph, cls_name)(progress=False, random_state=seed, **settings)
+        _, seconds, _ = measured(lambda model=model: model.fit(train))
+        r = model.result_
+        steps_per_epoch = model.steps_per_epoch_
+        rows[name] = {
+            "lists": model.recommend(k=k),
+            "settings": {
+                "embedding_dim": model.embedding_dim,
+                "layers": model.layers,
+                **{k: v for k, v in vars(model.settings).items() if k != "progress"},
+            },
+            "train_seconds": round(seconds, 1),
+            "epochs_trained": r.step // steps_per_epoch,
+            "best_epoch": (r.best_step or 0) // steps_per_epoch,
+            "best_validation_recall": round(float(r.best_score or 0.0), 4),
+        }
+    return rows
+
+
+def small_sections(k: int = 20, learned: bool = True, seed: int = 0) -> dict[str, Any]:
     from sciml.data import implicit_feedback_preset, split_per_user
     from sciml.graph import (
         GTE,
@@ -126,13 +165,17 @@ def small_sections(k: int = 20) -> dict[str, Any]:
             f"hit_rate@{k}": round(hit_rate_at_k(rec, test), 4),
         }
 
+    models: dict[str, Any] = {
+        "GTE(layers=3)": {**metrics(ours), "seconds": round(t_ours, 2)},
+        "popularity": metrics(popularity_top_k(train, k)),
+    }
+    if learned:
+        for name, row in learned_rows(train, k, seed).items():
+            models[name] = {**metrics(row.pop("lists")), **row}
     recommenders = {
         "data": "implicit_feedback_preset('small', seed=0), split_per_user(0.2, seed=0)",
         "test_users": int((np.diff(test.indptr) > 0).sum()),
-        "models": {
-            "GTE(layers=3)": metrics(ours),
-            "popularity": metrics(popularity_top_k(train, k)),
-        },
+        "models": models,
     }
     return {"gte_exactness": exactness, "recommenders": recommenders}
 
@@ -208,6 +251,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-learned", action="store_true", help="no LightGCN / SheafRec")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the learned models")
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--interactions", type=int, default=4_000_000)
@@ -225,7 +270,7 @@ def main() -> None:
             "sciml_threads": _core.get_num_threads(),
         }
     }
-    result |= small_sections()
+    result |= small_sections(learned=not args.skip_learned, seed=args.seed)
     if not args.skip_scale:
         result["gte_scale"] = scale_section(
             args.users, args.items, args.interactions, 20, args.baseline_blocks, args.block

@@ -6,15 +6,19 @@ elasticity   the scikit-fem plane-strain solver behind tensile2d
 icu_timeseries   irregular, multi-resolution ICU-like series with a binary outcome
 physionet2012    a loader for the PhysioNet/CinC 2012 layout in a local folder
 recsys       implicit-feedback users x items data (communities, power-law popularity), split
+graphs       stochastic block models sampled in O(E)
+real_graphs  small real networks shipped in the package (karate club, Les Misérables)
 
 The mesh data need the ``data`` extra (gmsh, scikit-fem, meshio); they are imported when
 first used.
 """
 
 from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plane_strain
+from sciml.data.graphs import planted_partition, stochastic_block_model
 from sciml.data.icu_timeseries import icu_timeseries
 from sciml.data.physionet2012 import load_physionet2012
 from sciml.data.plate import PlateMesh, PlateShape, gmsh_session, mesh_plate, random_plate
+from sciml.data.real_graphs import Network, karate_club, les_miserables
 from sciml.data.recsys import implicit_feedback, implicit_feedback_preset, split_per_user
 from sciml.data.tensile2d import (
     DEFAULT_MESH_SIZE,
@@ -26,6 +30,7 @@ from sciml.data.tensile2d import (
 
 __all__ = [
     "DEFAULT_MESH_SIZE",
+    "Network",
     "PlateMesh",
     "PlateShape",
     "Tensile2dDataset",
@@ -35,11 +40,15 @@ __all__ = [
     "icu_timeseries",
     "implicit_feedback",
     "implicit_feedback_preset",
+    "karate_club",
+    "les_miserables",
     "load_physionet2012",
     "mesh_plate",
+    "planted_partition",
     "random_plate",
     "solve_tension",
     "split_per_user",
+    "stochastic_block_model",
     "tensile2d",
     "tensile2d_sample",
     "von_mises_plane_strain",

@@ -1,16 +1,20 @@
-"""Graph models on one sparse backbone: FastRP node embeddings, GTE recommendations,
-top-k recommendation metrics."""
+"""Graph models on one sparse backbone: FastRP node embeddings; GTE, LightGCN and SheafRec
+recommendations; top-k recommendation metrics."""
 
 from sciml.graph.backbone import Graph
 from sciml.graph.fastrp import FastRP, as_csr, random_projection
 from sciml.graph.gte import GTE, gte_polynomial
+from sciml.graph.lightgcn import LightGCN
 from sciml.graph.metrics import hit_rate_at_k, ndcg_at_k, recall_at_k
 from sciml.graph.reference import fastrp_reference, gte_reference, top_k_reference
+from sciml.graph.sheafrec import SheafRec
 
 __all__ = [
     "GTE",
     "FastRP",
     "Graph",
+    "LightGCN",
+    "SheafRec",
     "as_csr",
     "fastrp_reference",
     "gte_polynomial",
