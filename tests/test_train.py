@@ -166,3 +166,27 @@ def test_torchrun_ddp_two_processes_agree_and_resume(tmp_path):
     assert [h["step"] for h in again["history"]] == [4, 6]
     final = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert any(not torch.equal(final[k], ranks[0][k]) for k in final)
+
+
+def test_weight_decay_spares_the_parameters_a_model_exempts():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Parameter(torch.ones(3, 2))
+            self.linear = nn.Linear(2, 1, bias=False)
+            nn.init.ones_(self.linear.weight)
+
+        def no_weight_decay(self):
+            return {"embedding"}
+
+    model = Model()
+    # a zero loss: only the decoupled weight decay moves the weights
+    config = TrainConfig(steps=3, lr=0.1, weight_decay=0.5, warmup_steps=0, progress=False)
+    fit(
+        model,
+        lambda g: torch.zeros(1),
+        lambda m, b: (m.embedding.sum() + m.linear.weight.sum()) * 0,
+        config,
+    )
+    assert torch.equal(model.embedding.detach(), torch.ones(3, 2))
+    assert (model.linear.weight.detach() < 1).all()

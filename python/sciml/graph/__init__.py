@@ -1,12 +1,22 @@
 """Graph models on one sparse backbone: FastRP node embeddings; GTE, LightGCN and SheafRec
-recommendations; top-k recommendation metrics."""
+recommendations; top-k recommendation metrics; topological concentration of links."""
 
 from sciml.graph.backbone import Graph
+from sciml.graph.concentration import (
+    approx_topological_concentration,
+    tc_edge_weights,
+    topological_concentration,
+)
 from sciml.graph.fastrp import FastRP, as_csr, random_projection
 from sciml.graph.gte import GTE, gte_polynomial
 from sciml.graph.lightgcn import LightGCN
 from sciml.graph.metrics import hit_rate_at_k, ndcg_at_k, recall_at_k
-from sciml.graph.reference import fastrp_reference, gte_reference, top_k_reference
+from sciml.graph.reference import (
+    fastrp_reference,
+    gte_reference,
+    top_k_reference,
+    topological_concentration_reference,
+)
 from sciml.graph.sheafrec import SheafRec
 
 __all__ = [
@@ -15,6 +25,7 @@ __all__ = [
     "Graph",
     "LightGCN",
     "SheafRec",
+    "approx_topological_concentration",
     "as_csr",
     "fastrp_reference",
     "gte_polynomial",
@@ -23,5 +34,8 @@ __all__ = [
     "ndcg_at_k",
     "random_projection",
     "recall_at_k",
+    "tc_edge_weights",
     "top_k_reference",
+    "topological_concentration",
+    "topological_concentration_reference",
 ]

@@ -57,6 +57,8 @@ class BPRSettings:
         batch_size: (user, positive, negative) triples per step.
         lr: peak learning rate.
         l2: weight of the L2 penalty on the batch's ego embeddings.
+        weight_decay: AdamW's decoupled weight decay on the network's other weights (the
+            embeddings are regularised by ``l2`` only).
         validation_fraction: share of each user's interactions held out for early
             stopping (0: no validation, train for ``epochs``).
         validate_every: epochs between validations.
@@ -70,6 +72,7 @@ class BPRSettings:
     batch_size: int = 2048
     lr: float = 1e-3
     l2: float = 1e-4
+    weight_decay: float = 0.0
     validation_fraction: float = 0.1
     validate_every: int = 5
     patience: int | None = 5
@@ -85,8 +88,10 @@ class BPRSettings:
         check_int(self.random_state, "random_state", 0)
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if not (math.isfinite(self.l2) and self.l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0, got {self.l2!r}")
+        for name in ("l2", "weight_decay"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
@@ -272,6 +277,7 @@ class BPRRecommender:
         config = TrainConfig(
             steps=s.epochs * steps_per_epoch,
             lr=s.lr,
+            weight_decay=s.weight_decay,
             warmup_steps=min(steps_per_epoch, s.epochs * steps_per_epoch),
             grad_clip=None,
             checkpoint_every=steps_per_epoch * s.validate_every,

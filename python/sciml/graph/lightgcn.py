@@ -36,6 +36,10 @@ class LightGCNNetwork(nn.Module):
         self.layers = layers
         self.set_graph(graph)
 
+    def no_weight_decay(self) -> set[str]:
+        """The embeddings are regularised by the BPR loss's L2 term instead."""
+        return {"embedding"}
+
     def set_graph(self, graph: Graph) -> None:
         """Propagate over ``graph`` (same nodes) from now on."""
         if graph.num_nodes != self.embedding.shape[0]:

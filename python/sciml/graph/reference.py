@@ -119,3 +119,74 @@ def top_k_reference(
     # lexsort: last key first; order by (excluded, -score, id)
     order = np.lexsort((ids, np.where(excluded, 0.0, -s), excluded), axis=1)
     return order[:, :k].astype(np.int64)
+
+
+def topological_concentration_reference(
+    train_edges: npt.ArrayLike,
+    test_edges: npt.ArrayLike,
+    K: int = 2,
+    beta: float | None = None,
+    num_nodes: int | None = None,
+) -> np.ndarray:
+    """Topological concentration with Python sets, transcribing the paper's formula.
+
+    For every node i with training and test neighbours, the mean over its distinct test
+    neighbours j of
+
+        sum_{k1,k2} beta^(k1+k2-2) sum_{w in set(H^k1_i) & set(H^k2_j)} mult_i^k1(w)
+        / sum_{k1,k2} beta^(k1+k2-2) |H^k1_i|,
+
+    H^k_i the multiset of the end points of k-step walks from i on the training graph
+    (mult_i^k(w) walks reach w, |H^k_i| walks in all); 0 for the other nodes. beta
+    defaults to n / (2 |E_train|) (1 / mean degree). Edges: (2, E) integer arrays,
+    undirected, duplicates counted once. Slow (pure Python): for tests.
+
+    Returns:
+        TC, float64 (n,), n = num_nodes or 1 + the largest id.
+    """
+    tr = [(int(u), int(v)) for u, v in np.asarray(train_edges).reshape(2, -1).T.tolist()]
+    te = [(int(u), int(v)) for u, v in np.asarray(test_edges).reshape(2, -1).T.tolist()]
+    if num_nodes is None:
+        num_nodes = 1 + max([max(e) for e in tr + te], default=-1)
+    train_adj: list[set[int]] = [set() for _ in range(num_nodes)]
+    test_adj: list[set[int]] = [set() for _ in range(num_nodes)]
+    for u, v in tr:
+        train_adj[u].add(v)
+        train_adj[v].add(u)
+    for u, v in te:
+        test_adj[u].add(v)
+        test_adj[v].add(u)
+    if beta is None:
+        beta = num_nodes / sum(len(s) for s in train_adj)
+
+    def layers(i: int) -> list[dict[int, int]]:
+        """mult^k for k = 1..K: how many k-step walks from i end at each node."""
+        out = []
+        current = {i: 1}
+        for _ in range(K):
+            nxt: dict[int, int] = {}
+            for w, c in current.items():
+                for x in train_adj[w]:
+                    nxt[x] = nxt.get(x, 0) + c
+            out.append(nxt)
+            current = nxt
+        return out
+
+    tc = np.zeros(num_nodes)
+    for i in range(num_nodes):
+        if not train_adj[i] or not test_adj[i]:
+            continue
+        hi = layers(i)
+        values = []
+        for j in sorted(test_adj[i]):
+            hj = layers(j)
+            inter = norm = 0.0
+            for k1 in range(K):
+                for k2 in range(K):
+                    weight = beta ** (k1 + k2)
+                    common = set(hi[k1]) & set(hj[k2])
+                    inter += weight * sum(hi[k1][w] for w in common)
+                    norm += weight * sum(hi[k1].values())
+            values.append(inter / norm)
+        tc[i] = sum(values) / len(values)
+    return tc

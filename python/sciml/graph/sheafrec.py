@@ -90,6 +90,10 @@ class SheafRecNetwork(nn.Module):
         self.layers = nn.ModuleList(SheafLayer(dim) for _ in range(layers))
         self.set_graph(graph)
 
+    def no_weight_decay(self) -> set[str]:
+        """The embeddings are regularised by the BPR loss's L2 term instead."""
+        return {"embedding"}
+
     def set_graph(self, graph: Graph) -> None:
         """Diffuse over ``graph`` (undirected, same nodes) from now on."""
         if graph.num_nodes != self.embedding.shape[0]:

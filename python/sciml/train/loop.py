@@ -37,7 +37,8 @@ class TrainConfig:
     Args:
         steps: optimiser steps in all.
         lr: peak learning rate of AdamW.
-        weight_decay: AdamW's decoupled weight decay.
+        weight_decay: AdamW's decoupled weight decay (not on the parameters a model names
+            in ``no_weight_decay()``).
         betas: AdamW's betas.
         warmup_steps: linear warmup; None: a tenth of ``steps``.
         min_lr_ratio: the cosine ends at this fraction of ``lr``.
@@ -186,7 +187,7 @@ def fit(
     info = dist_info(device)
     model.to(info.device)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+        _parameter_groups(model, config.weight_decay), lr=config.lr, betas=config.betas
     )
     scheduler = warmup_cosine(optimizer, config.warmup, config.steps, config.min_lr_ratio)
     result = TrainResult(step=0)
@@ -278,6 +279,19 @@ def fit(
     if validate is not None and config.restore_best and best["state"] is not None:
         model.load_state_dict(best["state"])
     return result
+
+
+def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW's groups: the parameters named by ``model.no_weight_decay()`` (timm's
+    convention; e.g. embeddings regularised in the loss) get no decoupled weight decay."""
+    exempt = set(getattr(model, "no_weight_decay", lambda: ())())
+    decay, free = [], []
+    for name, p in model.named_parameters():
+        (free if name in exempt else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if free:
+        groups.append({"params": free, "weight_decay": 0.0})
+    return groups
 
 
 def _validate(model: nn.Module, validate: Callable[[nn.Module], float]) -> float:
