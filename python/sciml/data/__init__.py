@@ -6,7 +6,7 @@ elasticity   the scikit-fem plane-strain solver behind tensile2d
 icu_timeseries   irregular, multi-resolution ICU-like series with a binary outcome
 physionet2012    a loader for the PhysioNet/CinC 2012 layout in a local folder
 recsys       implicit-feedback users x items data (communities, power-law popularity), split
-graphs       stochastic block models sampled in O(E)
+graphs       stochastic block models sampled in O(E), contextual SBMs with features
 real_graphs  small real networks shipped in the package (karate club, Les Misérables)
 
 The mesh data need the ``data`` extra (gmsh, scikit-fem, meshio); they are imported when
@@ -14,7 +14,12 @@ first used.
 """
 
 from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plane_strain
-from sciml.data.graphs import planted_partition, stochastic_block_model
+from sciml.data.graphs import (
+    ContextualSBM,
+    contextual_sbm,
+    planted_partition,
+    stochastic_block_model,
+)
 from sciml.data.icu_timeseries import icu_timeseries
 from sciml.data.physionet2012 import load_physionet2012
 from sciml.data.plate import PlateMesh, PlateShape, gmsh_session, mesh_plate, random_plate
@@ -30,11 +35,13 @@ from sciml.data.tensile2d import (
 
 __all__ = [
     "DEFAULT_MESH_SIZE",
+    "ContextualSBM",
     "Network",
     "PlateMesh",
     "PlateShape",
     "Tensile2dDataset",
     "TensileSolution",
+    "contextual_sbm",
     "default_cache_dir",
     "gmsh_session",
     "icu_timeseries",

@@ -230,7 +230,7 @@ def contextual_sbm(
     if train_frac + val_frac > 1:
         raise ValueError(f"train_frac + val_frac must be <= 1, got {train_frac + val_frac}")
     rng = np.random.default_rng(seed)
-    edges, y = planted_partition(n, nc, mean_degree, homophily, seed=rng.integers(2**63))
+    edges, y = planted_partition(n, nc, mean_degree, homophily, seed=int(rng.integers(2**63)))
     edge_index = np.hstack([edges, edges[::-1]])
 
     g = rng.standard_normal((nc, f))

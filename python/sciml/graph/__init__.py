@@ -1,5 +1,6 @@
 """Graph models on one sparse backbone: FastRP node embeddings; GTE, LightGCN and SheafRec
-recommendations; top-k recommendation metrics; topological concentration of links."""
+recommendations; top-k recommendation metrics; topological concentration of links;
+NetInfoF's usable information; GCN node classification."""
 
 from sciml.graph.backbone import Graph
 from sciml.graph.concentration import (
@@ -8,9 +9,11 @@ from sciml.graph.concentration import (
     topological_concentration,
 )
 from sciml.graph.fastrp import FastRP, as_csr, random_projection
+from sciml.graph.gnn import GCN, GCNConv, NodeClassifierResult, gcn_adjacency, train_node_classifier
 from sciml.graph.gte import GTE, gte_polynomial
 from sciml.graph.lightgcn import LightGCN
 from sciml.graph.metrics import hit_rate_at_k, ndcg_at_k, recall_at_k
+from sciml.graph.netinfof import NetInfoF, netinfof_score
 from sciml.graph.reference import (
     fastrp_reference,
     gte_reference,
@@ -20,22 +23,29 @@ from sciml.graph.reference import (
 from sciml.graph.sheafrec import SheafRec
 
 __all__ = [
+    "GCN",
     "GTE",
     "FastRP",
+    "GCNConv",
     "Graph",
     "LightGCN",
+    "NetInfoF",
+    "NodeClassifierResult",
     "SheafRec",
     "approx_topological_concentration",
     "as_csr",
     "fastrp_reference",
+    "gcn_adjacency",
     "gte_polynomial",
     "gte_reference",
     "hit_rate_at_k",
     "ndcg_at_k",
+    "netinfof_score",
     "random_projection",
     "recall_at_k",
     "tc_edge_weights",
     "top_k_reference",
     "topological_concentration",
     "topological_concentration_reference",
+    "train_node_classifier",
 ]
