@@ -66,6 +66,12 @@ def test_prose_ode(tmp_path):
     assert (tmp_path / "prose_ode.png").stat().st_size > 0
 
 
+def test_tinv_pointclouds():
+    r = load("tinv_pointclouds").main(["--train", "20", "--test", "10", "--points", "64"])
+    assert r["tinv_moved_acc"] == r["tinv_test_acc"]
+    assert r["tinv_max_abs_diff_moved"] < 1e-6
+
+
 def test_every_example_has_a_test():
     tested = {
         "poisson_gaussians",
@@ -78,5 +84,6 @@ def test_every_example_has_a_test():
         "pfn_gp",  # in test_pfn_example.py, with a tiny model trained there
         "timeseries_clinical",  # in test_timeseries_example.py (--quick)
         "prose_ode",
+        "tinv_pointclouds",
     }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested

@@ -1,6 +1,7 @@
 """Graph models on one sparse backbone: FastRP node embeddings; GTE, LightGCN and SheafRec
 recommendations; top-k recommendation metrics; topological concentration of links;
-NetInfoF's usable information; GCN node classification."""
+NetInfoF's usable information; GCN node classification; TinvNN's invariant point
+representations."""
 
 from sciml.graph.backbone import Graph
 from sciml.graph.concentration import (
@@ -21,6 +22,7 @@ from sciml.graph.reference import (
     topological_concentration_reference,
 )
 from sciml.graph.sheafrec import SheafRec
+from sciml.graph.tinv import tinv_mds, tinv_mds_batch, tinv_mds_from_distances
 
 __all__ = [
     "GCN",
@@ -44,6 +46,9 @@ __all__ = [
     "random_projection",
     "recall_at_k",
     "tc_edge_weights",
+    "tinv_mds",
+    "tinv_mds_batch",
+    "tinv_mds_from_distances",
     "top_k_reference",
     "topological_concentration",
     "topological_concentration_reference",
