@@ -201,7 +201,9 @@ class BPRRecommender:
     Subclasses set the defaults of :class:`BPRSettings` and build the network with
     :meth:`_network`.
 
-    Attributes (after fit):
+    The attributes are set by :meth:`fit`.
+
+    Attributes:
         user_embeddings_: (n_users, d) float32, propagated over the full training graph.
         item_embeddings_: (n_items, d) float32.
         interactions_: the training matrix, canonical csr_array (n_users, n_items).

@@ -4,8 +4,8 @@ GNN-Based Link Prediction Performance" (ICLR 2024; official code yuwvandy/Topo_L
 
 Convention (read from ``cal_tc`` in ``TC-expr-small/dataprocess.py`` and
 ``TC-expr-collab/dataprocess.py`` of the official code, which computes it with Python
-sets and Counters; the paper's Definition 1 writes the same ratio with g(|H_i|, |H_j|) =
-|H_i|):
+sets and Counters; the paper's Definition 1 writes the same ratio with g(``|H_i|``, ``|H_j|``) =
+``|H_i|``):
 
 - The graph of the neighbourhoods is the *training* graph A (undirected, binary: an edge
   given twice or in both directions counts once, as in the official ``defaultdict(set)``
@@ -13,11 +13,11 @@ sets and Counters; the paper's Definition 1 writes the same ratio with g(|H_i|, 
   node its own neighbour).
 - H^k_i is layer k of node i's computation tree on A: the multiset of the end points of
   the k-step walks from i (walks may go back, so i itself is in H^2_i). Its multiplicities
-  are the walk counts (A^k)_{iw}; |H^k_i| = sum_w (A^k)_{iw}.
+  are the walk counts (A^k)_{iw}; ``|H^k_i|`` = sum_w (A^k)_{iw}.
 - For a pair (i, j), with beta^(k1+k2-2) weighting layer k1 of i against layer k2 of j,
 
       I(i, j) = sum_{k1,k2=1..K} beta^(k1+k2-2) sum_{w in H^k1_i and H^k2_j} (A^k1)_{iw}
-                / sum_{k1,k2=1..K} beta^(k1+k2-2) |H^k1_i|,
+                / sum_{k1,k2=1..K} beta^(k1+k2-2) ``|H^k1_i|``,
 
   i.e. the intersection counts node w with its multiplicity in i's tree and once for j's
   tree (w in j's *set* of k2-hop walk end points), and it is normalised by the size of i's
@@ -25,13 +25,13 @@ sets and Counters; the paper's Definition 1 writes the same ratio with g(|H_i|, 
 - TC_i = mean of I(i, j) over the distinct *test* neighbours j of i (the official
   ``train_test_tc``); TC_i = 0 where i has no test neighbour or no training neighbour.
   A test neighbour without training edges contributes I = 0 to the mean.
-- beta = 1 / mean training degree, the mean over all n nodes (2 |E_train| / n, isolated
+- beta = 1 / mean training degree, the mean over all n nodes (2 ``|E_train|`` / n, isolated
   nodes included, as ``1 / np.mean(deg)`` there), unless given.
 
 Because the double sum factorises, with W = sum_k beta^(k-1) A^k (walk counts) and
 M = sum_k beta^(k-1) [A^k != 0] (reachability indicators),
 
-    TC_i = sum_w W_iw (T M)_iw / (|N^te_i| c sum_w W_iw),   c = sum_k beta^(k-1),
+    TC_i = sum_w W_iw (T M)_iw / (``|N^te_i|`` c sum_w W_iw),   c = sum_k beta^(k-1),
 
 where T is the binary test adjacency. :func:`topological_concentration` evaluates exactly
 this with scipy sparse products (K - 1 sparse x sparse powers of A, one product T M and a
@@ -40,10 +40,10 @@ A^K: O(n d^K) entries for mean degree d.
 
 ATC (:func:`approx_topological_concentration`): the paper replaces the intersections by
 inner products of propagated random vectors, ATC_i = mean_j f(R_i, R_j) with
-R = sum_k alpha_k A_hat^k R0, at O(K dim (|E| + n)) cost. The official repository ships no
+R = sum_k alpha_k A_hat^k R0, at O(K dim (``|E|`` + n)) cost. The official repository ships no
 ATC code, so the estimator here applies that construction to the exact formula above.
 With R0 (n, dim) FastRP's random projection (``sciml._core.fastrp_projection`` with
-s = 1: entries +-1, so E[R0 R0^T] = dim Id and |R0_w|^2 = dim exactly),
+s = 1: entries +-1, so E[R0 R0^T] = dim Id and ``|R0_w|^2`` = dim exactly),
 X_k = A^k R0 and U = sum_k beta^(k-1) X_k,
 
     sum_j <U_i, U_j> / dim  estimates  sum_j sum_w W_iw sum_k beta^(k-1) (A^k)_{jw},
@@ -51,12 +51,12 @@ X_k = A^k R0 and U = sum_k beta^(k-1) X_k,
 the numerator of TC with j's reachability indicators [A^k != 0]_{jw} replaced by walk
 counts (equal for k = 1 and off the diagonal of trees; larger where j has several k-step
 walks to w). Unnormalised powers of A are propagated and the denominator
-|N^te_i| c sum_w W_iw is computed exactly (K sparse matrix-vector products): propagating a
+``|N^te_i|`` c sum_w W_iw is computed exactly (K sparse matrix-vector products): propagating a
 random-walk matrix D^-1 A instead, as in FastRP, weighs j's side by 1/d_j and ranks the
 nodes of dense and sparse communities the wrong way round (Spearman 0.1-0.3 with TC on the
 benchmark's graphs). By default (``exact_first_hop=True``) the terms that cost no more than
 the propagation are computed exactly and left out of the projections, which removes most
-of the variance: the one-hop/one-hop term, the common neighbours |N_i & N_j| of each test
+of the variance: the one-hop/one-hop term, the common neighbours ``|N_i & N_j|`` of each test
 pair, and, for K = 2, the terms of w = i ((A^2)_ii = d_i, i in H^2_j iff i and j share a
 neighbour) and w = j (j in H^2_j) with the indicators exact. K = 1 is then exact.
 Spearman with TC at dim 64 rises from about 0.72 to 0.89 on the benchmark's 2,000-node
@@ -186,7 +186,7 @@ def _layer_weights(k: int, beta: float) -> list[float]:
 
 
 def _finish(numer: np.ndarray, walks: np.ndarray, t: sp.csr_array, c: float) -> np.ndarray:
-    """numer / (|N^te_i| c walks_i), 0 where a node lacks test or training neighbours."""
+    """numer / (``|N^te_i|`` c walks_i), 0 where a node lacks test or training neighbours."""
     n_test = np.diff(t.indptr).astype(np.float64)
     out = np.zeros(t.shape[0], dtype=np.float64)
     ok = (n_test > 0) & (walks > 0)
@@ -257,17 +257,17 @@ def approx_topological_concentration(
     With R0 (n, dim) FastRP's random projection for ``seed`` (entries +-1),
     X_k = A^k R0, U = sum_k beta^(k-1) X_k and T the test adjacency,
 
-        ATC_i = <U_i, (T U)_i> / (dim |N^te_i| c sum_w W_iw)
+        ATC_i = <U_i, (T U)_i> / (dim ``|N^te_i|`` c sum_w W_iw)
 
     (``exact_first_hop=False``: the paper's inner product of propagated random vectors,
     normalised by the exact walk mass). By default (``exact_first_hop=True``) the parts
     that cost no more than the propagation are computed exactly instead of estimated,
     which removes most of the estimator's variance: the one-hop/one-hop term (common
-    neighbours |N_i & N_j| of each test pair, a sparse row gather) and, for K = 2, the
+    neighbours ``|N_i & N_j|`` of each test pair, a sparse row gather) and, for K = 2, the
     contributions of the nodes i and j themselves (i sits d_i times in H^2_i; j is in
     H^2_j), which are dropped from the projections. The other terms are estimated with
     j's walk counts (A^k)_{jw} in place of the indicators [w in H^k_j]. K = 1 is then
-    exact. Cost O(K dim (|E| + n) + |E_test| d); memory a few (n, dim) float32 buffers.
+    exact. Cost O(K dim (``|E|`` + n) + ``|E_test|`` d); memory a few (n, dim) float32 buffers.
 
     Args:
         train_edges, test_edges, K, beta, num_nodes: as :func:`topological_concentration`.

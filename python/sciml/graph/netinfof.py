@@ -473,7 +473,9 @@ class NetInfoF:
         max_iter: lbfgs iterations of the logistic regressions.
         random_state: seed of the SVDs, the k-means, and the random pairs.
 
-    Attributes (after :meth:`fit`):
+    The attributes are set by :meth:`fit`.
+
+    Attributes:
         embeddings_: name -> (n, d) normalised embedding.
         clusters_: name -> (n,) k-means cluster of each node.
         scores_: name -> NetInfoF score on the probe nodes, in [0, 1].

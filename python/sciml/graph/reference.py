@@ -134,11 +134,11 @@ def topological_concentration_reference(
     neighbours j of
 
         sum_{k1,k2} beta^(k1+k2-2) sum_{w in set(H^k1_i) & set(H^k2_j)} mult_i^k1(w)
-        / sum_{k1,k2} beta^(k1+k2-2) |H^k1_i|,
+        / sum_{k1,k2} beta^(k1+k2-2) ``|H^k1_i|``,
 
     H^k_i the multiset of the end points of k-step walks from i on the training graph
-    (mult_i^k(w) walks reach w, |H^k_i| walks in all); 0 for the other nodes. beta
-    defaults to n / (2 |E_train|) (1 / mean degree). Edges: (2, E) integer arrays,
+    (mult_i^k(w) walks reach w, ``|H^k_i|`` walks in all); 0 for the other nodes. beta
+    defaults to n / (2 ``|E_train|``) (1 / mean degree). Edges: (2, E) integer arrays,
     undirected, duplicates counted once. Slow (pure Python): for tests.
 
     Returns:
