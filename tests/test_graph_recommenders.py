@@ -140,6 +140,12 @@ def test_negative_sampler_draws_seen_positives_and_unseen_negatives(small_split)
     assert dense[u, p].all() and not dense[u, q].any()
     again = sampler(torch.Generator().manual_seed(0))
     assert all(torch.equal(a, b) for a, b in zip(again, (users, pos, neg), strict=True))
+    # a user who misses a single item always gets it as the negative
+    dense_r = np.ones((3, 50))
+    dense_r[0, 17] = 0
+    dense_r[1:, 20:] = 0
+    users, _, neg = NegativeSampler(sp.csr_array(dense_r), 256)(torch.Generator().manual_seed(1))
+    assert (neg.numpy()[users.numpy() == 0] - 3 == 17).all()
     # users come uniformly from those with items
     assert set(np.unique(u)) <= set(np.flatnonzero(np.diff(train.indptr)))
 

@@ -140,12 +140,18 @@ class NegativeSampler:
         pos = self.indices[self.indptr[users] + offset]
         neg = torch.randint(self.n_items, (b,), generator=generator).numpy()
         redo = self.seen(users, neg)
-        for _ in range(100):  # rejection; a user missing k of m items fails with prob. k/m
+        for _ in range(20):  # rejection: a draw succeeds with probability 1 - deg(u) / m
             if not redo.any():
                 break
             draw = torch.randint(self.n_items, (int(redo.sum()),), generator=generator).numpy()
             neg[redo] = draw
             redo[redo] = self.seen(users[redo], draw)
+        for i in np.flatnonzero(redo):  # users with few unseen items: draw among those
+            u = users[i]
+            unseen = np.setdiff1d(
+                np.arange(self.n_items), self.indices[self.indptr[u] : self.indptr[u + 1]]
+            )
+            neg[i] = unseen[int(torch.randint(unseen.size, (1,), generator=generator))]
         n = self.n_users
         return (
             torch.from_numpy(users),
