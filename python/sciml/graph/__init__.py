@@ -1,7 +1,7 @@
 """Graph models on one sparse backbone: FastRP node embeddings; GTE, LightGCN and SheafRec
 recommendations; top-k recommendation metrics; topological concentration of links;
-NetInfoF's usable information; GCN node classification; TinvNN's invariant point
-representations."""
+NetInfoF's usable information; GCN node classification; IRWE identity and position
+embeddings; TinvNN's invariant point representations."""
 
 from sciml.graph.backbone import Graph
 from sciml.graph.concentration import (
@@ -12,6 +12,7 @@ from sciml.graph.concentration import (
 from sciml.graph.fastrp import FastRP, as_csr, random_projection
 from sciml.graph.gnn import GCN, GCNConv, NodeClassifierResult, gcn_adjacency, train_node_classifier
 from sciml.graph.gte import GTE, gte_polynomial
+from sciml.graph.irwe import IRWE, IRWEEmbeddings
 from sciml.graph.lightgcn import LightGCN
 from sciml.graph.metrics import hit_rate_at_k, ndcg_at_k, recall_at_k
 from sciml.graph.netinfof import NetInfoF, netinfof_score
@@ -27,9 +28,11 @@ from sciml.graph.tinv import tinv_mds, tinv_mds_batch, tinv_mds_from_distances
 __all__ = [
     "GCN",
     "GTE",
+    "IRWE",
     "FastRP",
     "GCNConv",
     "Graph",
+    "IRWEEmbeddings",
     "LightGCN",
     "NetInfoF",
     "NodeClassifierResult",
