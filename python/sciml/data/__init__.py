@@ -6,6 +6,7 @@ elasticity   the scikit-fem plane-strain solver behind tensile2d
 icu_timeseries   irregular, multi-resolution ICU-like series with a binary outcome
 physionet2012    a loader for the PhysioNet/CinC 2012 layout in a local folder
 recsys       implicit-feedback users x items data (communities, power-law popularity), split
+ba_shapes    the GNNExplainer benchmark graph (house motifs on a Barabási–Albert graph)
 graphs       stochastic block models sampled in O(E), contextual SBMs with features
 real_graphs  small real networks shipped in the package (karate club, Les Misérables)
 
@@ -13,6 +14,7 @@ The mesh data need the ``data`` extra (gmsh, scikit-fem, meshio); they are impor
 first used.
 """
 
+from sciml.data.ba_shapes import BAShapes, ba_shapes
 from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plane_strain
 from sciml.data.graphs import (
     ContextualSBM,
@@ -35,12 +37,14 @@ from sciml.data.tensile2d import (
 
 __all__ = [
     "DEFAULT_MESH_SIZE",
+    "BAShapes",
     "ContextualSBM",
     "Network",
     "PlateMesh",
     "PlateShape",
     "Tensile2dDataset",
     "TensileSolution",
+    "ba_shapes",
     "contextual_sbm",
     "default_cache_dir",
     "gmsh_session",
