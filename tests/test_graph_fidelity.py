@@ -22,8 +22,8 @@ from sciml.graph.fidelity import (
     KEYS,
     EdgeWeightGCN,
     edge_groups,
-    fidelity,
     gnnexplainer_explanation,
+    plain_fidelity,
     robust_fidelity,
     saliency_explanation,
     top_k_edges,
@@ -256,8 +256,8 @@ def test_batching_subgraphs_and_input_types_do_not_change_results():
         assert a[k] == pytest.approx(b[k], abs=1e-9)
         assert a[k] == pytest.approx(c[k], abs=1e-9)
     # a 2-layer GCN depends only on the 3-hop subgraph: plain fidelity identical
-    p_full = fidelity(model, data, d.edge_mask)
-    p_hops = fidelity(model, data, d.edge_mask, num_hops=3)
+    p_full = plain_fidelity(model, data, d.edge_mask)
+    p_hops = plain_fidelity(model, data, d.edge_mask, num_hops=3)
     for k in KEYS:
         assert p_full[k] == pytest.approx(p_hops[k], abs=1e-6)
     s_full = saliency_explanation(model, data)
@@ -389,7 +389,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="no 'y'"):
         robust_fidelity(model, {k: v for k, v in data.items() if k != "y"}, mask)
     with pytest.raises(ValueError, match="target"):
-        fidelity(model, data, mask, target="nope")
+        plain_fidelity(model, data, mask, target="nope")
     with pytest.raises(ValueError, match="shape"):
         top_k_edges(np.ones(3), ei, 2)
     with pytest.raises(ValueError, match="random_edge_fraction"):

@@ -7,6 +7,7 @@ icu_timeseries   irregular, multi-resolution ICU-like series with a binary outco
 physionet2012    a loader for the PhysioNet/CinC 2012 layout in a local folder
 recsys       implicit-feedback users x items data (communities, power-law popularity), split
 ba_shapes    the GNNExplainer benchmark graph (house motifs on a Barabási–Albert graph)
+graph_shift  shifted copies of a graph (feature noise, rewiring, class priors)
 graphs       stochastic block models sampled in O(E), contextual SBMs with features
 real_graphs  small real networks shipped in the package (karate club, Les Misérables)
 
@@ -16,6 +17,7 @@ first used.
 
 from sciml.data.ba_shapes import BAShapes, ba_shapes
 from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plane_strain
+from sciml.data.graph_shift import contextual_sbm_from_means, shift_graph, shifted_family
 from sciml.data.graphs import (
     ContextualSBM,
     contextual_sbm,
@@ -46,6 +48,7 @@ __all__ = [
     "TensileSolution",
     "ba_shapes",
     "contextual_sbm",
+    "contextual_sbm_from_means",
     "default_cache_dir",
     "gmsh_session",
     "icu_timeseries",
@@ -57,6 +60,8 @@ __all__ = [
     "mesh_plate",
     "planted_partition",
     "random_plate",
+    "shift_graph",
+    "shifted_family",
     "solve_tension",
     "split_per_user",
     "stochastic_block_model",

@@ -19,7 +19,7 @@ and ``experiment_new_fid_ratio_editdistance``, called with ``k_p = k_m = 0.1``):
   1[argmax p(G') = y]``, each averaged over the samples G' and then over the targets.
 - Fid_{α1,+}: each explanation edge is removed independently with probability α1
   (Bernoulli draws, ``np.random.binomial(1, k)`` in the code; the paper's random subgraph
-  of about α1|E_expl| edges is their mean), every other edge kept.
+  of about α1·``|E_expl|`` edges is their mean), every other edge kept.
 - Fid_{α2,−}: the explanation is kept and each non-explanation edge is *kept* with
   probability α2, i.e. removed with probability 1 − α2 (the code's ``k_m = 0.1`` is the
   removal rate; the paper's and README's α2 = 0.9 the share kept).
@@ -55,7 +55,7 @@ graph-level pooling or batch statistics do; ``max_batch_nodes=1`` evaluates one 
 call.
 
 Explainers (soft (T, E) scores, symmetric over an edge's two directions):
-:func:`saliency_explanation` (|∂ log p_y / ∂ w_e| at unit edge weights) and
+:func:`saliency_explanation` (``|∂ log p_y / ∂ w_e|`` at unit edge weights) and
 :func:`gnnexplainer_explanation` (Ying et al., NeurIPS 2019: a sigmoid edge mask optimised
 with Adam to keep the prediction, plus a size penalty ``size_coef · Σ m`` and an entropy
 penalty ``entropy_coef · mean H(m)``). Both need ``model(edge_index, x, edge_weight=w)``;
@@ -79,8 +79,8 @@ from sciml.graph.sparse_ops import EdgeProduct
 __all__ = [
     "EdgeWeightGCN",
     "edge_groups",
-    "fidelity",
     "gnnexplainer_explanation",
+    "plain_fidelity",
     "robust_fidelity",
     "saliency_explanation",
     "top_k_edges",
@@ -385,7 +385,7 @@ def _originals(model, g: _Graph, x: Tensor, subs: _Subgraphs, target: str, max_n
     return p0, y
 
 
-def fidelity(
+def plain_fidelity(
     model: Callable[..., Tensor],
     data: Any,
     explanation_edge_mask: Any,
@@ -459,9 +459,9 @@ def robust_fidelity(
     graph. See the module docstring for the conventions.
 
     Args:
-        model, data, explanation_edge_mask, target, undirected, num_hops,
-            max_batch_nodes: as :func:`fidelity`; ``undirected=True`` also removes an
-            edge's two directions together.
+        model, data, explanation_edge_mask: as :func:`plain_fidelity`.
+        target, undirected, num_hops, max_batch_nodes: as :func:`plain_fidelity`;
+            ``undirected=True`` also removes an edge's two directions together.
         alpha1: removal probability of an explanation edge, in [0, 1].
         alpha2: keeping probability of a non-explanation edge, in [0, 1].
         samples: draws per target, >= 1.
@@ -472,10 +472,10 @@ def robust_fidelity(
         dict with ``fid_plus``, ``fid_minus``, ``fid_delta`` (probability form),
         ``fid_plus_acc``, ``fid_minus_acc``, ``fid_delta_acc`` (accuracy form), means
         over the targets; ``per_node`` ((T,) arrays of the same); ``plain``
-        (:func:`fidelity`'s dict, when asked); ``alpha1``, ``alpha2``, ``samples``.
+        (:func:`plain_fidelity`'s dict, when asked); ``alpha1``, ``alpha2``, ``samples``.
 
     Raises:
-        ValueError: as :func:`fidelity`, and alphas outside [0, 1].
+        ValueError: as :func:`plain_fidelity`, and alphas outside [0, 1].
     """
     for name, a in (("alpha1", alpha1), ("alpha2", alpha2)):
         if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)):
@@ -502,7 +502,7 @@ def robust_fidelity(
         minus = _evaluate(model, x, minus_items, max_batch_nodes)
     result = _finish(p0, y, plus, minus)
     if plain:
-        result["plain"] = fidelity(
+        result["plain"] = plain_fidelity(
             model,
             data,
             explanation_edge_mask,
@@ -640,7 +640,7 @@ def saliency_explanation(
     num_hops: int | None = None,
     max_batch_nodes: int = 200_000,
 ) -> np.ndarray:
-    """Gradient saliency of the edges: |∂ log p_c(v) / ∂ w_e| at unit edge weights, for
+    """Gradient saliency of the edges: ``|∂ log p_c(v) / ∂ w_e|`` at unit edge weights, for
     each target v (c its predicted class, or its label with ``target="label"``).
 
     Targets are stacked as disjoint copies with their own weights, so one backward pass

@@ -49,7 +49,7 @@ Attention units and embeddings (dimension d = ``dim`` each).
   attention pooling over the walks with a learned query gives the position embedding z_v.
 
 Joint objective (one optimiser, :func:`sciml.train.fit`, on batches of ``batch_size``
-nodes; with the co-occurrence term on, of ``batch_size`` pairs and their negatives):
+nodes; with the co-occurrence term on, of ``batch_size`` pairs and their negatives)::
 
     L = position_weight * L_pos + identity_weight * L_id + walk_weight * L_walk
     L_pos  = mean over nodes |W_r z_v - r~_v|^2 / dim(r)
@@ -107,12 +107,9 @@ MAX_AW_LENGTH = 8
 
 
 class IRWEEmbeddings(NamedTuple):
-    """The two embeddings of a graph's nodes, rows in the graph's node order.
-
-    Attributes:
-        identity: float32 (n, dim), structural roles (automorphic nodes alike).
-        position: float32 (n, dim), places in the graph (nearby nodes alike).
-    """
+    """The two embeddings of a graph's nodes, rows in the graph's node order:
+    ``identity``, float32 (n, dim), structural roles (automorphic nodes alike), and
+    ``position``, float32 (n, dim), places in the graph (nearby nodes alike)."""
 
     identity: np.ndarray
     position: np.ndarray
