@@ -37,6 +37,7 @@ from sciml.graph.tinv import tinv_mds, tinv_mds_batch, tinv_mds_from_distances
 
 if TYPE_CHECKING:
     from sciml.graph.fidelity import (
+        EdgeWeightGCN,
         gnnexplainer_explanation,
         plain_fidelity,
         robust_fidelity,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "fidelity": (
+        "EdgeWeightGCN",
         "plain_fidelity",
         "gnnexplainer_explanation",
         "robust_fidelity",
@@ -115,6 +117,7 @@ __all__ = [
     "GIN",
     "GTE",
     "IRWE",
+    "EdgeWeightGCN",
     "FastRP",
     "GATConv",
     "GCNConv",
