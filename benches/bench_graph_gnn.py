@@ -41,14 +41,11 @@ from __future__ import annotations
 import os
 import sys
 
-THREADS = str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-for _i, _a in enumerate(sys.argv):  # pin the thread pools before numpy/torch load
-    if _a == "--threads" and _i + 1 < len(sys.argv):
-        THREADS = sys.argv[_i + 1]
-    elif _a.startswith("--threads="):
-        THREADS = _a.split("=", 1)[1]
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = THREADS
+from _threads import pin_threads  # before numpy and torch load
+
+THREADS = pin_threads(
+    str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+)
 
 import argparse  # noqa: E402
 import copy  # noqa: E402

@@ -42,17 +42,9 @@ stopping rule often never fires (then the last epoch is used).
 
 from __future__ import annotations
 
-import os
-import sys
+from _threads import pin_threads  # before numpy and torch load
 
-THREADS = "1"
-for _i, _a in enumerate(sys.argv):  # pin the thread pools before numpy/torch load
-    if _a == "--threads" and _i + 1 < len(sys.argv):
-        THREADS = sys.argv[_i + 1]
-    elif _a.startswith("--threads="):
-        THREADS = _a.split("=", 1)[1]
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = THREADS
+THREADS = pin_threads("1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402

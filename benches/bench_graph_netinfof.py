@@ -42,14 +42,9 @@ import platform
 import sys
 import time
 
-THREADS = "1"
-for _i, _a in enumerate(sys.argv):  # pin the thread pools before numpy/torch load
-    if _a == "--threads" and _i + 1 < len(sys.argv):
-        THREADS = sys.argv[_i + 1]
-    elif _a.startswith("--threads="):
-        THREADS = _a.split("=", 1)[1]
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = THREADS
+from _threads import pin_threads  # before numpy and torch load
+
+THREADS = pin_threads("1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

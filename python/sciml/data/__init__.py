@@ -20,6 +20,7 @@ from sciml.data.elasticity import TensileSolution, solve_tension, von_mises_plan
 from sciml.data.graph_shift import contextual_sbm_from_means, shift_graph, shifted_family
 from sciml.data.graphs import (
     ContextualSBM,
+    NodeData,
     contextual_sbm,
     planted_partition,
     stochastic_block_model,
@@ -42,6 +43,7 @@ __all__ = [
     "BAShapes",
     "ContextualSBM",
     "Network",
+    "NodeData",
     "PlateMesh",
     "PlateShape",
     "Tensile2dDataset",

@@ -18,64 +18,34 @@ attachment edge and the random edges are not part of it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from sciml._checks import check_int
+from sciml.data.graphs import NodeData
 
 HOUSE_EDGES = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [4, 0], [4, 1]], dtype=np.int64)
 HOUSE_ROLES = np.array([1, 1, 2, 2, 3], dtype=np.int64)
 
 
-class BAShapes:
-    """A BA-shapes sample (:func:`ba_shapes`).
+@dataclass(repr=False)
+class BAShapes(NodeData):
+    """A BA-shapes sample (:func:`ba_shapes`): the fields of :class:`NodeData` and the
+    ground truth.
+
+    ``edge_index`` (2, 2U) holds the U undirected edges (``src < dst``) first, then the
+    same edges reversed; ``x`` (n, F) is float32; ``y`` the roles: 0 base, 1 middle,
+    2 bottom, 3 roof of a house.
 
     Attributes:
-        edge_index: (2, 2U) int64, every undirected edge in both directions: the U
-            undirected edges (``src < dst``) first, then the same edges reversed.
-        x: (n, F) float32 node features.
-        y: (n,) int64 roles: 0 base, 1 middle, 2 bottom, 3 roof of a house.
         edge_mask: (2U,) bool over the columns of ``edge_index``: the house edges (the
             ground-truth explanation); both directions of an edge agree.
         motif: (n,) int64 house id of each node, -1 for base nodes.
-        train_mask, val_mask, test_mask: (n,) bool, disjoint, covering every node.
     """
 
-    __slots__ = (
-        "edge_index",
-        "edge_mask",
-        "motif",
-        "test_mask",
-        "train_mask",
-        "val_mask",
-        "x",
-        "y",
-    )
-
-    def __init__(
-        self,
-        edge_index: np.ndarray,
-        x: np.ndarray,
-        y: np.ndarray,
-        edge_mask: np.ndarray,
-        motif: np.ndarray,
-        train_mask: np.ndarray,
-        val_mask: np.ndarray,
-        test_mask: np.ndarray,
-    ):
-        self.edge_index = edge_index
-        self.x = x
-        self.y = y
-        self.edge_mask = edge_mask
-        self.motif = motif
-        self.train_mask = train_mask
-        self.val_mask = val_mask
-        self.test_mask = test_mask
-
-    @property
-    def num_nodes(self) -> int:
-        """n."""
-        return int(self.y.size)
+    edge_mask: np.ndarray
+    motif: np.ndarray
 
     def motif_edge_mask(self, house: int) -> np.ndarray:
         """(2U,) bool: the six edges (both directions) of house ``house`` only."""
@@ -223,4 +193,4 @@ def ba_shapes(
         train[members[:n_train]] = True
         val[members[n_train : n_train + n_val]] = True
     test = ~(train | val)
-    return BAShapes(edge_index, x, y, edge_mask, motif, train, val, test)
+    return BAShapes(edge_index, x, y, train, val, test, edge_mask, motif)

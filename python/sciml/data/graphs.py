@@ -8,6 +8,7 @@ symmetric adjacency.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -136,36 +137,23 @@ def planted_partition(
     return stochastic_block_model(sizes, p, seed)
 
 
-class ContextualSBM:
-    """A contextual stochastic block model sample (:func:`contextual_sbm`).
+@dataclass(repr=False)
+class NodeData:
+    """A node-classification data set: a graph with features, labels and a split.
 
     Attributes:
         edge_index: (2, 2E) int64, every undirected edge in both directions.
-        x: (n, F + n_noise_features) float64 node features.
-        y: (n,) int64 class (= block) labels.
+        x: (n, F) float node features.
+        y: (n,) int64 labels.
         train_mask, val_mask, test_mask: (n,) bool, disjoint, covering every node.
-        class_means: (n_classes, F) the class means of the informative features.
     """
 
-    __slots__ = ("class_means", "edge_index", "test_mask", "train_mask", "val_mask", "x", "y")
-
-    def __init__(
-        self,
-        edge_index: np.ndarray,
-        x: np.ndarray,
-        y: np.ndarray,
-        train_mask: np.ndarray,
-        val_mask: np.ndarray,
-        test_mask: np.ndarray,
-        class_means: np.ndarray,
-    ):
-        self.edge_index = edge_index
-        self.x = x
-        self.y = y
-        self.train_mask = train_mask
-        self.val_mask = val_mask
-        self.test_mask = test_mask
-        self.class_means = class_means
+    edge_index: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    train_mask: np.ndarray
+    val_mask: np.ndarray
+    test_mask: np.ndarray
 
     @property
     def num_nodes(self) -> int:
@@ -174,10 +162,20 @@ class ContextualSBM:
 
     def __repr__(self) -> str:
         return (
-            f"ContextualSBM(num_nodes={self.num_nodes}, num_edges={self.edge_index.shape[1]}, "
-            f"num_features={self.x.shape[1]}, train={int(self.train_mask.sum())}, "
-            f"val={int(self.val_mask.sum())}, test={int(self.test_mask.sum())})"
+            f"{type(self).__name__}(num_nodes={self.num_nodes}, "
+            f"num_edges={self.edge_index.shape[1]}, num_features={self.x.shape[1]}, "
+            f"train={int(self.train_mask.sum())}, val={int(self.val_mask.sum())}, "
+            f"test={int(self.test_mask.sum())})"
         )
+
+
+@dataclass(repr=False)
+class ContextualSBM(NodeData):
+    """A contextual stochastic block model sample (:func:`contextual_sbm`): the fields of
+    :class:`NodeData` (features float64 (n, F + n_noise_features), labels = blocks) and
+    ``class_means`` (n_classes, F), the class means of the informative features."""
+
+    class_means: np.ndarray
 
 
 def contextual_sbm(
