@@ -106,6 +106,32 @@ def bipartite_graph(interactions: sp.csr_array) -> Graph:
     return Graph(sp.csr_array(sp.bmat([[None, r], [r.T, None]], format="csr")))
 
 
+class EmbeddingNetwork(nn.Module):
+    """Base of the BPR networks: free node embeddings E_0 (N, d), N(0, 0.1^2) as in
+    LightGCN's code, exempt from weight decay (the BPR loss's L2 term regularises them).
+
+    Subclasses implement :meth:`set_graph` (called with the training graph at
+    construction and with the full graph after training) and ``forward() -> (E_0, E)``.
+    """
+
+    def __init__(self, graph: Graph, dim: int):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.randn(graph.num_nodes, dim) * 0.1)
+
+    def no_weight_decay(self) -> set[str]:
+        return {"embedding"}
+
+    def check_graph(self, graph: Graph) -> None:
+        """Raises ValueError unless ``graph`` has one node per embedding row."""
+        if graph.num_nodes != self.embedding.shape[0]:
+            raise ValueError(
+                f"graph has {graph.num_nodes} nodes, the embeddings {self.embedding.shape[0]}"
+            )
+
+    def set_graph(self, graph: Graph) -> None:
+        raise NotImplementedError
+
+
 class NegativeSampler:
     """Draws BPR triples (user, positive item, negative item) from a training matrix."""
 
@@ -228,7 +254,7 @@ class BPRRecommender:
             raise TypeError(f"unknown settings {sorted(unknown)}")
         self.settings = BPRSettings(**{**asdict(self.defaults), **settings})
 
-    def _network(self, graph: Graph, n_users: int, n_items: int) -> nn.Module:
+    def _network(self, graph: Graph, n_users: int, n_items: int) -> EmbeddingNetwork:
         raise NotImplementedError
 
     def fit(

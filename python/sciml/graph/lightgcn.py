@@ -18,10 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from sciml.graph.backbone import Graph
-from sciml.graph.bpr import BPRRecommender, BPRSettings
+from sciml.graph.bpr import BPRRecommender, BPRSettings, EmbeddingNetwork
 
 
-class LightGCNNetwork(nn.Module):
+class LightGCNNetwork(EmbeddingNetwork):
     """E_0 (N, d) propagated over a normalised graph and averaged over the layers.
 
     Args:
@@ -31,21 +31,13 @@ class LightGCNNetwork(nn.Module):
     """
 
     def __init__(self, graph: Graph, dim: int, layers: int):
-        super().__init__()
-        self.embedding = nn.Parameter(torch.randn(graph.num_nodes, dim) * 0.1)
+        super().__init__(graph, dim)
         self.layers = layers
         self.set_graph(graph)
 
-    def no_weight_decay(self) -> set[str]:
-        """The embeddings are regularised by the BPR loss's L2 term instead."""
-        return {"embedding"}
-
     def set_graph(self, graph: Graph) -> None:
         """Propagate over ``graph`` (same nodes) from now on."""
-        if graph.num_nodes != self.embedding.shape[0]:
-            raise ValueError(
-                f"graph has {graph.num_nodes} nodes, the embeddings {self.embedding.shape[0]}"
-            )
+        self.check_graph(graph)
         self.adjacency = graph.to_torch_sparse("sym", dtype=self.embedding.dtype)
 
     def forward(self) -> tuple[Tensor, Tensor]:

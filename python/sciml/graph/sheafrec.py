@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.graph.backbone import Graph
-from sciml.graph.bpr import BPRRecommender, BPRSettings
+from sciml.graph.bpr import BPRRecommender, BPRSettings, EmbeddingNetwork
 from sciml.graph.sparse_ops import EdgeProduct
 
 
@@ -83,25 +83,17 @@ class SheafLayer(nn.Module):
         return x - self.step * ly
 
 
-class SheafRecNetwork(nn.Module):
+class SheafRecNetwork(EmbeddingNetwork):
     """Ego embeddings (N, d) through ``layers`` sheaf layers, averaged over the layers."""
 
     def __init__(self, graph: Graph, dim: int, layers: int):
-        super().__init__()
-        self.embedding = nn.Parameter(torch.randn(graph.num_nodes, dim) * 0.1)
+        super().__init__(graph, dim)
         self.layers = nn.ModuleList(SheafLayer(dim) for _ in range(layers))
         self.set_graph(graph)
 
-    def no_weight_decay(self) -> set[str]:
-        """The embeddings are regularised by the BPR loss's L2 term instead."""
-        return {"embedding"}
-
     def set_graph(self, graph: Graph) -> None:
         """Diffuse over ``graph`` (undirected, same nodes) from now on."""
-        if graph.num_nodes != self.embedding.shape[0]:
-            raise ValueError(
-                f"graph has {graph.num_nodes} nodes, the embeddings {self.embedding.shape[0]}"
-            )
+        self.check_graph(graph)
         a = graph.adjacency
         src = np.repeat(np.arange(a.shape[0], dtype=np.int64), np.diff(a.indptr))
         self.edges = (
