@@ -136,7 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--budget", type=float, default=600.0, help="seconds per run")
-    parser.add_argument("--preset", choices=("quick", "paper"), default="paper")
+    parser.add_argument("--preset", choices=("quick", "long", "paper"), default="paper")
     parser.add_argument("--problems", nargs="+", default=None)
     parser.add_argument("--models", nargs="+", default=["pig", "pinn"])
     parser.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,7 @@
 """The ``sciml`` command line.
 
 sciml --version
-sciml solve PROBLEM [--model pig|pinn] [--preset quick|paper] [--iters N]
+sciml solve PROBLEM [--model pig|pinn] [--preset quick|long|paper] [--iters N]
                     [--time-budget SECONDS] [--seed S] [--out DIR] [--device DEV]
 sciml solve --list
 sciml pfn train --prior NAME --out DIR [--steps N] [--batch B] [--device DEV] [...]
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("problem", nargs="?", help="problem name (see --list)")
     solve.add_argument("--list", action="store_true", help="list the problems and exit")
     solve.add_argument("--model", choices=("pig", "pinn"), default="pig")
-    solve.add_argument("--preset", choices=("quick", "paper"), default="quick")
+    solve.add_argument("--preset", choices=("quick", "long", "paper"), default="quick")
     solve.add_argument("--iters", type=_positive_int, help="override the preset's iterations")
     solve.add_argument("--time-budget", type=_positive_float, help="wall-clock limit (s)")
     solve.add_argument("--seed", type=int, default=0)
