@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sciml._checks import check_int
-from sciml.data.graphs import NodeData
+from sciml.data.graphs import NodeData, check_split_fractions, stratified_masks
 
 HOUSE_EDGES = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [4, 0], [4, 1]], dtype=np.int64)
 HOUSE_ROLES = np.array([1, 1, 2, 2, 3], dtype=np.int64)
@@ -134,11 +134,7 @@ def ba_shapes(
         )
     if features not in ("constant", "random"):
         raise ValueError(f"features must be 'constant' or 'random', got {features!r}")
-    for name, v in (("train_frac", train_frac), ("val_frac", val_frac)):
-        if not (math.isfinite(v) and 0 <= v <= 1):
-            raise ValueError(f"{name} must be in [0, 1], got {v!r}")
-    if train_frac + val_frac > 1:
-        raise ValueError(f"train_frac + val_frac must be <= 1, got {train_frac + val_frac}")
+    check_split_fractions(train_frac, val_frac)
     rng = np.random.default_rng(seed)
     n = n_base + 5 * n_houses
 
@@ -184,13 +180,5 @@ def ba_shapes(
     else:
         x = rng.standard_normal((n, f)).astype(np.float32)
 
-    train = np.zeros(n, dtype=bool)
-    val = np.zeros(n, dtype=bool)
-    for c in np.unique(y):
-        members = rng.permutation(np.nonzero(y == c)[0])
-        n_train = max(1, round(train_frac * members.size))
-        n_val = min(members.size - n_train, round(val_frac * members.size))
-        train[members[:n_train]] = True
-        val[members[n_train : n_train + n_val]] = True
-    test = ~(train | val)
+    train, val, test = stratified_masks(y, train_frac, val_frac, rng)
     return BAShapes(edge_index, x, y, train, val, test, edge_mask, motif)

@@ -178,6 +178,32 @@ class ContextualSBM(NodeData):
     class_means: np.ndarray
 
 
+def check_split_fractions(train_frac: float, val_frac: float) -> None:
+    """Raises ValueError unless both shares lie in [0, 1] and sum to at most 1."""
+    for name, v in (("train_frac", train_frac), ("val_frac", val_frac)):
+        if not (math.isfinite(v) and 0 <= v <= 1):
+            raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+    if train_frac + val_frac > 1:
+        raise ValueError(f"train_frac + val_frac must be <= 1, got {train_frac + val_frac}")
+
+
+def stratified_masks(
+    y: np.ndarray, train_frac: float, val_frac: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test masks (n,) bool, disjoint and covering every node: per
+    class (in increasing label order), a random ``train_frac`` share for training (at
+    least one node), then ``val_frac`` for validation, the rest for testing."""
+    train = np.zeros(y.size, dtype=bool)
+    val = np.zeros(y.size, dtype=bool)
+    for c in np.unique(y):
+        members = rng.permutation(np.nonzero(y == c)[0])
+        n_train = max(1, round(train_frac * members.size))
+        n_val = min(members.size - n_train, round(val_frac * members.size))
+        train[members[:n_train]] = True
+        val[members[n_train : n_train + n_val]] = True
+    return train, val, ~(train | val)
+
+
 def contextual_sbm(
     n_nodes: int,
     n_classes: int,
@@ -222,11 +248,7 @@ def contextual_sbm(
     extra = check_int(n_noise_features, "n_noise_features", 0)
     if not (math.isfinite(feature_signal) and feature_signal >= 0):
         raise ValueError(f"feature_signal must be a finite number >= 0, got {feature_signal!r}")
-    for name, v in (("train_frac", train_frac), ("val_frac", val_frac)):
-        if not (math.isfinite(v) and 0 <= v <= 1):
-            raise ValueError(f"{name} must be in [0, 1], got {v!r}")
-    if train_frac + val_frac > 1:
-        raise ValueError(f"train_frac + val_frac must be <= 1, got {train_frac + val_frac}")
+    check_split_fractions(train_frac, val_frac)
     rng = np.random.default_rng(seed)
     edges, y = planted_partition(n, nc, mean_degree, homophily, seed=int(rng.integers(2**63)))
     edge_index = np.hstack([edges, edges[::-1]])
@@ -242,13 +264,5 @@ def contextual_sbm(
     if extra:
         x = np.hstack([x, rng.standard_normal((n, extra))])
 
-    train = np.zeros(n, dtype=bool)
-    val = np.zeros(n, dtype=bool)
-    for c in range(nc):
-        members = rng.permutation(np.nonzero(y == c)[0])
-        n_train = max(1, round(train_frac * members.size))
-        n_val = min(members.size - n_train, round(val_frac * members.size))
-        train[members[:n_train]] = True
-        val[members[n_train : n_train + n_val]] = True
-    test = ~(train | val)
+    train, val, test = stratified_masks(y, train_frac, val_frac, rng)
     return ContextualSBM(edge_index, x, y, train, val, test, means)

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from sciml._checks import NotFittedError, check_int
 from sciml.graph.backbone import Graph
-from sciml.graph.gte import check_interactions
+from sciml.graph.gte import check_interactions, check_top_k, check_users
 from sciml.graph.metrics import recall_at_k
 from sciml.train import TrainConfig, fit
 
@@ -146,7 +146,6 @@ class NegativeSampler:
         # sorted keys u * n_items + i of the training pairs, for membership tests
         rows = np.repeat(np.arange(self.n_users, dtype=np.int64), self.degree)
         self.keys = rows * self.n_items + self.indices
-        self.full = self.active[self.degree[self.active] >= self.n_items]
 
     def seen(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Whether each (user, item) pair is a training interaction."""
@@ -291,10 +290,10 @@ class BPRRecommender:
         r = check_interactions(interactions, np.float64)
         r.data[:] = 1.0
         n_users, n_items = r.shape
-        sampler_full = NegativeSampler(r, s.batch_size)
-        if sampler_full.full.size:
+        full = np.flatnonzero(np.diff(r.indptr) >= n_items)
+        if full.size:
             raise ValueError(
-                f"user {int(sampler_full.full[0])} has interacted with all {n_items} items: "
+                f"user {int(full[0])} has interacted with all {n_items} items: "
                 "BPR needs a negative item for every user"
             )
         from sciml.data.recsys import split_per_user
@@ -304,7 +303,7 @@ class BPRRecommender:
             if s.validation_fraction > 0
             else (r, None)
         )
-        sampler = NegativeSampler(sp.csr_array(train), s.batch_size)
+        sampler = NegativeSampler(train, s.batch_size)
         torch.manual_seed(s.random_state)
         model = self._network(bipartite_graph(train), n_users, n_items)
         steps_per_epoch = math.ceil(train.nnz / s.batch_size)
@@ -324,8 +323,8 @@ class BPRRecommender:
         validate = None
         if held is not None and held.nnz:
             val_users = np.flatnonzero(np.diff(held.indptr) > 0)
-            seen = sp.csr_array(train)[val_users]
-            target = sp.csr_array(held)[val_users]
+            seen = train[val_users]
+            target = held[val_users]
 
             def validate(net: nn.Module) -> float:
                 _, out = net()
@@ -362,21 +361,6 @@ class BPRRecommender:
                 f"this {type(self).__name__} is not fitted yet: call fit(interactions) first"
             )
 
-    def _users(self, users: Any) -> np.ndarray:
-        if users is None:
-            return np.arange(self.n_users_, dtype=np.int64)
-        u = np.asarray(users)
-        if u.ndim == 0:
-            raise ValueError("users must be a 1-d sequence of user indices, got a scalar")
-        if u.size and not np.issubdtype(u.dtype, np.integer):
-            raise TypeError(f"users must be integer indices, got dtype {u.dtype}")
-        u = u.ravel().astype(np.int64)
-        if u.size and (u.min() < 0 or u.max() >= self.n_users_):
-            raise ValueError(
-                f"users must be in [0, n_users = {self.n_users_}); got [{u.min()}, {u.max()}]"
-            )
-        return u
-
     def scores(self, users: Any = None) -> np.ndarray:
         """Raw scores <user, item> (training items not masked).
 
@@ -387,7 +371,7 @@ class BPRRecommender:
             (m, n_items) float32.
         """
         self._check_fitted()
-        u = self._users(users)
+        u = check_users(users, self.n_users_)
         return self.user_embeddings_[u] @ self.item_embeddings_.T
 
     def recommend(self, users: Any = None, k: int = 20, exclude_seen: bool = True) -> np.ndarray:
@@ -404,12 +388,8 @@ class BPRRecommender:
             (m, k) int64 item ids.
         """
         self._check_fitted()
-        k = check_int(k, "k", 1)
-        if k > self.n_items_:
-            raise ValueError(f"k must be <= n_items = {self.n_items_}, got {k}")
-        if not isinstance(exclude_seen, bool | np.bool_):
-            raise TypeError(f"exclude_seen must be a bool, got {type(exclude_seen).__name__}")
-        u = self._users(users)
+        k = check_top_k(k, exclude_seen, self.n_items_)
+        u = check_users(users, self.n_users_)
         seen = self.interactions_[u] if exclude_seen else None
         return rank_items(
             torch.from_numpy(self.user_embeddings_[u]),

@@ -103,6 +103,41 @@ def check_interactions(interactions: Any, dtype: Any = np.float32) -> sp.csr_arr
     return out
 
 
+def check_users(users: Any, n_users: int) -> np.ndarray:
+    """User indices (m,) as int64, checked to lie in [0, n_users); None: all users.
+
+    Raises:
+        TypeError: indices that are not integers.
+        ValueError: a scalar, or indices out of range.
+    """
+    if users is None:
+        return np.arange(n_users, dtype=np.int64)
+    u = np.asarray(users)
+    if u.ndim == 0:
+        raise ValueError("users must be a 1-d sequence of user indices, got a scalar")
+    if u.size and not np.issubdtype(u.dtype, np.integer):
+        raise TypeError(f"users must be integer indices, got dtype {u.dtype}")
+    u = np.ascontiguousarray(u.ravel(), dtype=np.int64)
+    if u.size and (u.min() < 0 or u.max() >= n_users):
+        raise ValueError(f"users must be in [0, n_users = {n_users}); got [{u.min()}, {u.max()}]")
+    return u
+
+
+def check_top_k(k: Any, exclude_seen: Any, n_items: int) -> int:
+    """``k`` checked to lie in [1, n_items] and ``exclude_seen`` to be a bool; returns k.
+
+    Raises:
+        TypeError: a k that is not an int, an exclude_seen that is not a bool.
+        ValueError: k out of range.
+    """
+    k = check_int(k, "k", 1)
+    if k > n_items:
+        raise ValueError(f"k must be <= n_items = {n_items}, got {k}")
+    if not isinstance(exclude_seen, bool | np.bool_):
+        raise TypeError(f"exclude_seen must be a bool, got {type(exclude_seen).__name__}")
+    return k
+
+
 class GTE:
     """GTE recommendations: exact, training-free, in blocks of item columns.
 
@@ -182,21 +217,6 @@ class GTE:
         if not hasattr(self, "interactions_"):
             raise NotFittedError("this GTE is not fitted yet: call fit(interactions) first")
 
-    def _users(self, users: Any) -> np.ndarray:
-        if users is None:
-            return np.arange(self.n_users_, dtype=np.int64)
-        u = np.asarray(users)
-        if u.ndim == 0:
-            raise ValueError("users must be a 1-d sequence of user indices, got a scalar")
-        if u.size and not np.issubdtype(u.dtype, np.integer):
-            raise TypeError(f"users must be integer indices, got dtype {u.dtype}")
-        u = np.ascontiguousarray(u.ravel(), dtype=np.int64)
-        if u.size and (u.min() < 0 or u.max() >= self.n_users_):
-            raise ValueError(
-                f"users must be in [0, n_users = {self.n_users_}); got [{u.min()}, {u.max()}]"
-            )
-        return u
-
     def _chunk(self) -> int:
         per_column = np.dtype(self.dtype).itemsize * (
             2 * self.n_items_ + (self.n_users_ if len(self.coefficients_) >= 3 else 0)
@@ -231,7 +251,7 @@ class GTE:
             ValueError: users out of range; MemoryError: the output does not fit.
         """
         self._check_fitted()
-        u = self._users(users)
+        u = check_users(users, self.n_users_)
         out = np.empty((u.size, self.n_items_), dtype=self.dtype)
         for start, stop, chunk in self._blocks("GTE scores"):
             out[:, start:stop] = _core.gte_scores(*self._arrays, u, start, stop, chunk)
@@ -254,12 +274,8 @@ class GTE:
             ValueError: k out of [1, n_items], users out of range.
         """
         self._check_fitted()
-        k = check_int(k, "k", 1)
-        if k > self.n_items_:
-            raise ValueError(f"k must be <= n_items = {self.n_items_}, got {k}")
-        if not isinstance(exclude_seen, bool | np.bool_):
-            raise TypeError(f"exclude_seen must be a bool, got {type(exclude_seen).__name__}")
-        u = self._users(users)
+        k = check_top_k(k, exclude_seen, self.n_items_)
+        u = check_users(users, self.n_users_)
         ids = np.full((u.size, k), -1, dtype=np.int64)
         vals = np.zeros((u.size, k), dtype=self.dtype)
         for start, stop, chunk in self._blocks("GTE top-k"):
