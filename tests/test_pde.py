@@ -25,6 +25,7 @@ from sciml.pde import (
     list_problems,
 )
 from sciml.pde.taylor import Jet, TanhMLP, identity_jet
+from sciml.pde.trainer import LbfgsStall
 
 
 def finite_differences(model, x, h=1e-4):
@@ -287,6 +288,20 @@ class Idle(Exact):
         return Jet(jet.value + 0 * self.unused.sum(), jet.d1, jet.d2)
 
 
+def test_lbfgs_stall_rules_restart_after_two_repeats_and_stall_after_three_restarts():
+    stall = LbfgsStall()
+    # A new loss resets everything; the loss repeated twice calls for a restart.
+    assert [stall.update(v) for v in (3.0, 2.0, 2.0)] == [(False, False)] * 3
+    assert stall.update(2.0) == (True, False) and stall.restarts == 1
+    assert [stall.update(2.0) for _ in range(2)] == [(False, False), (True, False)]
+    assert stall.restarts == 2
+    assert stall.update(1.0) == (False, False) and stall.restarts == 0  # progress
+    for _ in range(5):
+        stall.update(1.0)
+    assert stall.update(1.0) == (True, True)  # the third restart without progress
+    assert LbfgsStall.from_state(stall.as_state()) == stall
+
+
 def test_lbfgs_phase_that_cannot_progress_ends_early_and_says_so():
     problem = space_time_problem(residual=lambda f: f.u - 1)
     trainer = Trainer(problem, Idle(), [Phase("lbfgs", 500)], eval_every=100, progress=False)
@@ -343,6 +358,25 @@ def test_low_mode_penalty_measures_the_residuals_lowest_sine_modes():
     for bad in ({"low_modes": -1}, {"low_mode_weight": -1.0}):
         with pytest.raises(ValueError, match="low_mode"):
             Trainer(problem, trainer.model, [Phase("lbfgs", 1)], **bad)
+
+
+def test_condition_weight_scales_only_the_condition_terms():
+    problem = get_problem("helmholtz")
+    model = PIG(problem.domain, 10)
+    points = Trainer(problem, model, [Phase("lbfgs", 1)]).sample(torch.Generator().manual_seed(0))
+
+    def loss(**weights):
+        with torch.no_grad():
+            return float(Trainer(problem, model, [Phase("lbfgs", 1)], **weights).loss(points))
+
+    residual_only = loss(condition_weight=1e-30)
+    conditions = loss() - residual_only
+    assert loss(condition_weight=10.0) == pytest.approx(residual_only + 10 * conditions, rel=1e-5)
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="condition_weight must be a finite number > 0"):
+            Trainer(problem, model, [Phase("lbfgs", 1)], condition_weight=bad)
+    with pytest.raises(ValueError, match="residual_weight must be a finite number > 0"):
+        Trainer(problem, model, [Phase("lbfgs", 1)], residual_weight=0.0)
 
 
 def test_sobol_points_are_stratified_and_reproducible():

@@ -94,24 +94,29 @@ PRESETS: dict[tuple[str, str, str], Preset] = {
         torch_threads=1,
         paper_rel_l2=4.13e-5,
     ),
-    # The quick preset with twice the interior points and eight times the boundary points,
-    # for a 10-minute budget: at 600 s the quick preset's error is about half at the
-    # boundary (a 5 % band, largest at a corner), which denser condition points reduce;
-    # twice the interior points keeps the residual from overfitting its point set. Each
-    # iteration costs about 1.7x as much, so at 60 s the quick preset stays better.
-    # 600 s on 2 cores, two runs at a time (one per core), seed 0: 4000 condition points
-    # 8.2e-5; 16000 1.0e-4; the paper's 800 Gaussians with 4000 condition points 9.9e-5;
-    # 8000 interior and 8000 condition points (these settings) 7.5e-5. Seeds 0-4 of these
-    # settings: 7.5e-5, 8.9e-5, 8.5e-5, 1.18e-4, 8.2e-5 (median 8.5e-5; the quick preset
-    # run for 600 s: median 1.06e-4).
+    # The quick preset with four times the interior points, eight times the boundary points
+    # and ten times the boundary weight, for a 10-minute budget. At 600 s the quick
+    # settings level off near 1e-4, half the error in a 5 % band along the boundary, and
+    # once L-BFGS has fitted a point set, a new set moves the error by up to 2x: the
+    # model overfits its points. Each change below was measured at 600 s on 2 cores, two
+    # runs at a time (one per core), seeds 0 and 3:
+    # - 8000 interior and 8000 boundary points: 7.5e-5 and 1.18e-4 (five seeds: median
+    #   8.5e-5); fewer boundary points (4000) or more (16000), or the paper's 800
+    #   Gaussians, did no better at seed 0.
+    # - with condition_weight 10: 6.5e-5 and 6.1e-5 (weight 100 at seed 3: 8.5e-5, slower).
+    # - and 16000 interior points (these settings): 4.1e-5 and 4.1e-5. An iteration costs
+    #   1.5x as much and the error levels off only after about 500 s, so more points
+    #   would not converge within the budget. Seeds 0-4 (benches/bench_pde.py, each run
+    #   beside another CPU-bound process): 4.0e-5, 4.7e-5, 6.1e-5, 4.1e-5, 4.0e-5.
     ("helmholtz", "pig", "long"): Preset(
         phases=(Phase("lbfgs", 20000, lr=1.0, history_size=500, on_stall="resample"),),
         model={**_PIG_PAPER, "num_gaussians": 400},
         trainer={
-            "interior_points": 8000,
+            "interior_points": 16000,
             "condition_points": 8000,
             "sampling": "sobol",
             "residual_weight": 1e-4,
+            "condition_weight": 10.0,
             "low_modes": 4,
             "low_mode_weight": 100.0,
             "eval_every": 25,

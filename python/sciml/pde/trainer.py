@@ -1,12 +1,12 @@
 """Training a model on a problem: Adam and L-BFGS phases, resampling, checkpoints.
 
-The loss is ``residual_weight * mean(residual²) + Σ_c weight_c * mean(condition_c²)`` over
-collocation points drawn in the domain and on its faces (i.i.d. uniform, or scrambled
-Sobol), optionally plus a penalty on the residual's lowest sine modes (``low_modes``).
-Training runs in phases (e.g. Adam, then L-BFGS with a strong-Wolfe line search);
-it can resample the points every k iterations (or when L-BFGS stalls), save and resume
-checkpoints exactly, stop on a wall-clock budget, and records an error curve against the
-problem's reference.
+The loss is ``residual_weight * mean(residual²) + condition_weight * Σ_c weight_c *
+mean(condition_c²)`` over collocation points drawn in the domain and on its faces (i.i.d.
+uniform, or scrambled Sobol), optionally plus a penalty on the residual's lowest sine
+modes (``low_modes``). Training runs in phases (e.g. Adam, then L-BFGS with a
+strong-Wolfe line search); it can resample the points every k iterations (or when L-BFGS
+stalls), save and resume checkpoints exactly, stop on a wall-clock budget, and records an
+error curve against the problem's reference.
 
 A loss that becomes NaN or infinite stops training: the model is restored to the last
 good state (the checkpoint on disk is never overwritten with a bad one) and
@@ -116,6 +116,44 @@ class Phase:
 
 
 @dataclass
+class LbfgsStall:
+    """The stall rules of an L-BFGS phase, fed the loss after each step.
+
+    torch's L-BFGS stops moving once its memory yields a direction that is not a descent
+    direction: the loss then repeats exactly. Two repeats in a row call for a restart from
+    a gradient step (a cleared memory). Three restarts in a row that find no lower loss
+    mean the points are fitted as well as the line search can tell (in float32, often its
+    rounding): the phase has stalled. The counters travel in the checkpoint, so a resumed
+    run stalls alike.
+    """
+
+    previous: float = math.nan
+    repeats: int = 0
+    restarts: int = 0
+
+    def update(self, loss: float) -> tuple[bool, bool]:
+        """(restart the optimiser now, the phase has stalled)."""
+        if loss == self.previous:
+            self.repeats += 1
+        else:
+            self.repeats, self.restarts = 0, 0
+        self.previous = loss
+        restart = self.repeats >= 2
+        if restart:
+            self.repeats, self.restarts = 0, self.restarts + 1
+        return restart, self.restarts >= 3
+
+    def as_state(self) -> dict:
+        return {"previous_loss": self.previous, "stalled": self.repeats, "restarts": self.restarts}
+
+    @classmethod
+    def from_state(cls, state: dict) -> LbfgsStall:
+        return cls(
+            state.get("previous_loss", math.nan), state.get("stalled", 0), state.get("restarts", 0)
+        )
+
+
+@dataclass
 class Record:
     """One row of the error curve."""
 
@@ -176,6 +214,7 @@ class Trainer:
         sampling: ``"uniform"`` (i.i.d.) or ``"sobol"`` (scrambled Sobol: even
             coverage, see :class:`~sciml.pde.domain.Sampler`).
         residual_weight: weight of the residual term.
+        condition_weight: factor on every condition's own weight (``Condition.weight``).
         low_modes: M > 0 adds ``residual_weight * low_mode_weight * Σ_k mean(r φ_k)² /
             mean(φ_k²)`` to the loss, over the M^d products φ_k of the first M sine modes
             per axis of the box (sin(m π (x̂ + 1) / 2) on the normalised axis x̂ ∈ [-1, 1],
@@ -209,6 +248,7 @@ class Trainer:
         resample_every: int | None = None,
         sampling: Sampling = "uniform",
         residual_weight: float = 1.0,
+        condition_weight: float = 1.0,
         low_modes: int = 0,
         low_mode_weight: float = 1000.0,
         eval_every: int = 50,
@@ -225,6 +265,10 @@ class Trainer:
         for name, v in (("interior_points", interior_points), ("eval_every", eval_every)):
             if v < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
+        weights = {"residual_weight": residual_weight, "condition_weight": condition_weight}
+        for name, w in weights.items():
+            if not (math.isfinite(w) and w > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {w!r}")
         if low_modes < 0:
             raise ValueError(f"low_modes must be >= 0, got {low_modes}")
         if not low_mode_weight >= 0:
@@ -240,6 +284,7 @@ class Trainer:
         check_sampling(sampling)
         self.sampling = sampling
         self.residual_weight = residual_weight
+        self.condition_weight = condition_weight
         self.low_modes = low_modes
         self.low_mode_weight = low_mode_weight
         self.eval_every = eval_every
@@ -276,7 +321,7 @@ class Trainer:
             )
         for c, xc in zip(p.conditions, points[1:], strict=True):
             fc = Fields(xc, self.model(xc, order=c.order), p.domain.names)
-            total = total + c.weight * (c.residual(fc, p) ** 2).mean()
+            total = total + self.condition_weight * c.weight * (c.residual(fc, p) ** 2).mean()
         return total
 
     def low_mode_energy(self, x: Tensor, residual: Tensor) -> Tensor:
@@ -364,12 +409,7 @@ class Trainer:
                         scheduler.load_state_dict(optimizer_state["scheduler"])
                 resumed = phase_index == state["phase"]
                 first = state["iteration"] if resumed else 0
-                # L-BFGS stall counters: the last loss, steps without change, restarts
-                # without progress (kept in the checkpoint, so a resumed run stalls alike).
-                previous, stalled, restarts = math.nan, 0, 0
-                if resumed:
-                    previous = state.get("previous_loss", math.nan)
-                    stalled, restarts = state.get("stalled", 0), state.get("restarts", 0)
+                stall = LbfgsStall.from_state(state) if resumed else LbfgsStall()
                 state.update(phase=phase_index, iteration=first)
                 for it in range(first, phase.iterations):
                     if self.resample_every and it > 0 and it % self.resample_every == 0:
@@ -381,26 +421,16 @@ class Trainer:
                     loss, evals = self._step(optimizer, points)
                     if scheduler is not None:
                         scheduler.step()
+                    stuck = False
                     if phase.optimizer == "lbfgs":
-                        if loss == previous:
-                            stalled += 1
-                        else:
-                            stalled, restarts = 0, 0
-                        previous = loss
-                        if stalled >= 2:
-                            # torch's L-BFGS stops moving once its memory yields a direction
-                            # that is not a descent direction: restart from a gradient step.
+                        restart, stuck = stall.update(loss)
+                        if stuck and phase.on_stall == "resample":
+                            drawn_from = generator.get_state()
+                            points = self.sample(generator)
+                            stall, stuck, restart = LbfgsStall(), False, True
+                        if restart:
                             optimizer.state.clear()
-                            stalled, restarts = 0, restarts + 1
-                    # Restarts that still find no lower loss: these points are fitted as well
-                    # as the line search can tell (in float32, often its rounding).
-                    stuck = restarts >= 3
-                    if stuck and phase.on_stall == "resample":
-                        drawn_from = generator.get_state()
-                        points = self.sample(generator)
-                        optimizer.state.clear()
-                        previous, stalled, restarts, stuck = math.nan, 0, 0, False
-                    state.update(previous_loss=previous, stalled=stalled, restarts=restarts)
+                    state.update(stall.as_state())
                     state["evaluations"] += evals
                     state["iteration"] = it + 1
                     if not math.isfinite(loss):
@@ -416,12 +446,9 @@ class Trainer:
                     last = it + 1 == phase.iterations
                     over_budget = self.time_budget is not None and elapsed >= self.time_budget
                     if (it + 1) % self.eval_every == 0 or last or over_budget or stuck:
+                        iteration = it + 1 + sum(ph.iterations for ph in self.phases[:phase_index])
                         record = Record(
-                            it + 1 + sum(ph.iterations for ph in self.phases[:phase_index]),
-                            elapsed,
-                            state["evaluations"],
-                            loss,
-                            self.relative_error(),
+                            iteration, elapsed, state["evaluations"], loss, self.relative_error()
                         )
                         result.history.append(record)
                         bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{record.rel_l2:.2e}")
@@ -443,8 +470,7 @@ class Trainer:
                             )
                         break
                 if phase_index + 1 < len(self.phases):
-                    state.update(phase=phase_index + 1, iteration=0)
-                    state.update(previous_loss=math.nan, stalled=0, restarts=0)
+                    state.update(phase=phase_index + 1, iteration=0, **LbfgsStall().as_state())
                 optimizer_state = None
             # The checkpoint now says "last phase, all its iterations done": resuming with
             # more iterations continues that phase.
