@@ -78,6 +78,8 @@ PRESETS: dict[tuple[str, str, str], Preset] = {
     #   error levels off near 1e-4 (seed 0: 1.06e-4): half its energy lies in a 5 % band
     #   along the boundary (largest at a corner), 40 % in the 2 x 2 lowest modes; float64
     #   L-BFGS continued from there for 120 s lowered the loss 2 % and the error not at all.
+    # - condition_weight 10, which helps the long preset, changes nothing at 60 s (seeds
+    #   0-7, two runs at a time: 1.9e-4 to 4.6e-4, median 2.5e-4).
     ("helmholtz", "pig", "quick"): Preset(
         phases=(Phase("lbfgs", 20000, lr=1.0, history_size=500, on_stall="resample"),),
         model={**_PIG_PAPER, "num_gaussians": 400},
