@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from sciml._checks import check_int
 from sciml.data.elasticity import solve_tension
 from sciml.data.plate import MIN_WIDTH, gmsh_session, mesh_plate, random_plate
 
@@ -154,14 +155,6 @@ def tensile2d_sample(
     }
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
 def _check_float(name: str, value: Any, low: float, high: float, low_open: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
@@ -241,10 +234,10 @@ def tensile2d(
     Returns:
         A :class:`Tensile2dDataset` of n samples.
     """
-    n = _check_int("n", n, 1)
-    seed = _check_int("seed", seed, 0)
-    n_modes = _check_int("n_modes", n_modes, 1)
-    workers = _check_int("workers", workers, 1)
+    n = check_int(n, "n", 1)
+    seed = check_int(seed, "seed", 0)
+    n_modes = check_int(n_modes, "n_modes", 1)
+    workers = check_int(workers, "workers", 1)
     if mesh_size is None:
         mesh_size = DEFAULT_MESH_SIZE
     mesh_size = _check_float("mesh_size", mesh_size, 0.0, 0.5, low_open=True)

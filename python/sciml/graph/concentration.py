@@ -90,6 +90,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from sciml._checks import check_int
 from sciml.graph.backbone import MAX_NODES, Graph, as_numpy
 from sciml.graph.fastrp import random_projection
 
@@ -126,27 +127,19 @@ def _edge_array(edges: Any, name: str) -> np.ndarray:
     return e
 
 
-def _check_int(value: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return int(value)
-
-
 def _prepare(
     train_edges: Any, test_edges: Any, K: Any, beta: Any, num_nodes: Any
 ) -> tuple[sp.csr_array, sp.csr_array, int, float]:
     """(A, T, K, beta): binary symmetric training and test adjacencies (float64 csr)."""
     tr = _edge_array(train_edges, "train_edges")
     te = _edge_array(test_edges, "test_edges")
-    k = _check_int(K, "K", 1, 64)
+    k = check_int(K, "K", 1, 64)
     if num_nodes is None:
         if tr.size == 0 and te.size == 0:
             raise ValueError("the graph is empty: no training or test edges and no num_nodes")
         n = int(max(tr.max(initial=-1), te.max(initial=-1))) + 1
     else:
-        n = _check_int(num_nodes, "num_nodes", 1, MAX_NODES)
+        n = check_int(num_nodes, "num_nodes", 1, MAX_NODES)
         for e, name in ((tr, "train_edges"), (te, "test_edges")):
             if e.size and e.max() >= n:
                 col = int(np.argmax(e.max(axis=0)))
@@ -283,8 +276,8 @@ def approx_topological_concentration(
         is not an int >= 1, a seed outside [0, 2**64) or a non-bool exact_first_hop.
     """
     a, t, k, b = _prepare(train_edges, test_edges, K, beta, num_nodes)
-    d = _check_int(dim, "dim", 1, 2**32 - 1)
-    s = _check_int(seed, "seed", 0, 2**64 - 1)
+    d = check_int(dim, "dim", 1, 2**32 - 1)
+    s = check_int(seed, "seed", 0, 2**64 - 1)
     if not isinstance(exact_first_hop, bool | np.bool_):
         raise TypeError(f"exact_first_hop must be a bool, got {type(exact_first_hop).__name__}")
     n = a.shape[0]
@@ -401,7 +394,7 @@ def tc_edge_weights(
     h = h.astype(np.float64, copy=False)
     if not np.isfinite(h).all():
         raise ValueError("embeddings must be finite; found NaN or infinite entries")
-    n = h.shape[0] if num_nodes is None else _check_int(num_nodes, "num_nodes", 1, MAX_NODES)
+    n = h.shape[0] if num_nodes is None else check_int(num_nodes, "num_nodes", 1, MAX_NODES)
     if h.shape[0] != n or n == 0:
         raise ValueError(f"embeddings must have n = {n} >= 1 rows, got shape {h.shape}")
     if tr.size and tr.max() >= n:

@@ -61,6 +61,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sciml import _core
+from sciml._checks import check_int, check_real
 from sciml.graph.backbone import MAX_NODES, is_networkx
 from sciml.graph.backbone import Graph as GraphContainer
 
@@ -117,15 +118,6 @@ def _kernel_arrays(s: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     return indptr, indices, data
 
 
-def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    return v
-
-
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
@@ -148,7 +140,7 @@ def random_projection(num_nodes: int, dim: int, s: float, seed: int = 0) -> np.n
         R0, float32 (num_nodes, dim). Dense: for small graphs (tests, references).
     """
     num_nodes, dim, seed = (
-        _check_index(name, v, lo, hi)
+        check_int(v, name, lo, hi)
         for name, v, lo, hi in (
             ("num_nodes", num_nodes, 0, MAX_NODES),
             ("dim", dim, 1, MAX_DIM),
@@ -160,15 +152,6 @@ def random_projection(num_nodes: int, dim: int, s: float, seed: int = 0) -> np.n
 
 MAX_DIM = 2**32 - 1
 """The largest embedding dimension the kernel takes."""
-
-
-def _check_index(name: str, value: Any, lo: int, hi: int) -> int:
-    """``value`` as an int in [lo, hi]: TypeError if not an integer, ValueError outside."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return int(value)
 
 
 class FastRP:
@@ -270,10 +253,10 @@ class FastRP:
             raise ValueError(f"dim must be in [1, {MAX_DIM}], got {self.dim}")
         if isinstance(self.weights, str | bytes) or not hasattr(self.weights, "__len__"):
             raise TypeError(f"weights must be a sequence of numbers, got {self.weights!r}")
-        weights = [_check_real(f"weights[{i}]", w) for i, w in enumerate(self.weights)]
+        weights = [check_real(w, f"weights[{i}]") for i, w in enumerate(self.weights)]
         if not weights:
             raise ValueError("weights must have at least one entry (k >= 1 steps), got ()")
-        beta = _check_real("beta", self.beta)
+        beta = check_real(self.beta, "beta")
         normalize = _check_bool("normalize", self.normalize)
         if self.variant not in ("paper", "gds"):
             raise ValueError(f"variant must be 'paper' or 'gds', got {self.variant!r}")
@@ -284,14 +267,14 @@ class FastRP:
                 raise ValueError(f"s must be 'sqrt' or a number >= 1, got {self.s!r}")
             sparsity = max(1.0, math.sqrt(n))
         else:
-            sparsity = _check_real("s", self.s)
+            sparsity = check_real(self.s, "s")
             if sparsity < 1:
                 raise ValueError(f"s must be 'sqrt' or a number >= 1, got {sparsity}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise TypeError(f"seed must be an int, got {type(self.seed).__name__}")
         if not 0 <= self.seed < 2**64:
             raise ValueError(f"seed must be in [0, 2**64), got {self.seed}")
-        self_influence = _check_real("self_influence", self.self_influence)
+        self_influence = check_real(self.self_influence, "self_influence")
         standardize = (
             self.variant == "paper"
             if self.standardize is None

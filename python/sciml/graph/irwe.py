@@ -87,7 +87,6 @@ vectorised over all walks (no loop over nodes).
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from typing import Any, Literal, NamedTuple
 
@@ -97,7 +96,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sciml._checks import NotFittedError, check_int
+from sciml._checks import NotFittedError, check_int, check_real
 from sciml.graph.backbone import Graph, as_numpy, is_networkx
 from sciml.train import TrainConfig, fit
 
@@ -509,15 +508,6 @@ def _loss(
 # --- the estimator ---------------------------------------------------------------------------
 
 
-def _check_real(name: str, value: Any, lo: float, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v < lo or (strict and v == lo):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v}")
-    return v
-
-
 class IRWE:
     """Inductive identity and position embeddings from random walks (module docstring).
 
@@ -641,11 +631,11 @@ class IRWE:
         check_int(self.steps, "steps", 1)
         check_int(self.batch_size, "batch_size", 1)
         check_int(self.negatives, "negatives", 1)
-        _check_real("lr", self.lr, 0.0, strict=True)
-        _check_real("weight_decay", self.weight_decay, 0.0)
-        _check_real("identity_weight", self.identity_weight, 0.0)
-        _check_real("position_weight", self.position_weight, 0.0)
-        _check_real("walk_weight", self.walk_weight, 0.0)
+        check_real(self.lr, "lr", 0.0, strict=True)
+        check_real(self.weight_decay, "weight_decay", 0.0)
+        check_real(self.identity_weight, "identity_weight", 0.0)
+        check_real(self.position_weight, "position_weight", 0.0)
+        check_real(self.walk_weight, "walk_weight", 0.0)
         check_int(self.seed, "seed", 0)
 
     # --- statistics ----------------------------------------------------------------------
