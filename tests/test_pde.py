@@ -428,6 +428,13 @@ def test_time_budget_and_callback_stop_training():
     assert result.stopped == "stopped by the callback" and result.history[-1].iteration == 40
 
 
+def test_progress_bar_counts_the_budget_seconds_or_else_the_iterations(capsys):
+    small_poisson_trainer(iterations=10_000, time_budget=1.0, progress=True).fit()
+    assert "1/1 s [" in capsys.readouterr().err
+    small_poisson_trainer(iterations=30, progress=True).fit()
+    assert "30/30 [" in capsys.readouterr().err
+
+
 def test_bad_trainer_arguments():
     problem = get_problem("poisson")
     model = PINN(problem.domain, hidden=(4,))

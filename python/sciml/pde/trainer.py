@@ -382,15 +382,8 @@ class Trainer:
             generator.set_state(saved["generator"])
             result.history = [Record(**r) for r in saved["history"]]
 
-        total_iterations = sum(ph.iterations for ph in self.phases)
         done_before = sum(ph.iterations for ph in self.phases[: state["phase"]])
-        bar = tqdm(
-            total=total_iterations,
-            initial=done_before + state["iteration"],
-            disable=not self.progress,
-            desc=f"{self.problem.name}",
-            unit="it",
-        )
+        bar = _Progress(self, done_before + state["iteration"], state["seconds"])
         start = time.perf_counter() - state["seconds"]
         # The checkpoint keeps the generator state the current points were drawn from:
         # resuming draws the very same points, and the generator continues as it would have.
@@ -441,8 +434,8 @@ class Trainer:
                             f"iteration {good['state']['iteration']} of phase "
                             f"{good['state']['phase']}, the last good state"
                         )
-                    bar.update(1)
                     elapsed = time.perf_counter() - start
+                    bar.step(elapsed)
                     last = it + 1 == phase.iterations
                     over_budget = self.time_budget is not None and elapsed >= self.time_budget
                     if (it + 1) % self.eval_every == 0 or last or over_budget or stuck:
@@ -451,7 +444,7 @@ class Trainer:
                             iteration, elapsed, state["evaluations"], loss, self.relative_error()
                         )
                         result.history.append(record)
-                        bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{record.rel_l2:.2e}")
+                        bar.show(record)
                         state["seconds"] = elapsed
                         good = self._snapshot(state, (optimizer, scheduler), drawn_from, result)
                         if self.callback is not None and self.callback(record):
@@ -517,6 +510,40 @@ class Trainer:
 
     def _save(self, snapshot: dict) -> None:
         save_atomic(snapshot, self.checkpoint)
+
+
+class _Progress:
+    """The progress bar: over the iterations or, when there is a time budget, over its
+    seconds (the preset's iterations would promise an end the budget comes before)."""
+
+    def __init__(self, trainer: Trainer, iterations_done: int, seconds: float) -> None:
+        self.budget = trainer.time_budget
+        common = {"desc": trainer.problem.name, "disable": not trainer.progress}
+        if self.budget is None:
+            total = sum(ph.iterations for ph in trainer.phases)
+            self.bar = tqdm(total=total, initial=iterations_done, unit="it", **common)
+        else:
+            self.bar = tqdm(
+                total=self.budget,
+                initial=min(seconds, self.budget),
+                unit="s",
+                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]",
+                **common,
+            )
+
+    def step(self, elapsed: float) -> None:
+        if self.budget is None:
+            self.bar.update(1)
+        else:
+            self.bar.update(min(elapsed, self.budget) - self.bar.n)
+
+    def show(self, record: Record) -> None:
+        self.bar.set_postfix(
+            it=record.iteration, loss=f"{record.loss:.2e}", rel_l2=f"{record.rel_l2:.2e}"
+        )
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def predict(model: nn.Module, points: Tensor, batch: int | None = None) -> Tensor:
