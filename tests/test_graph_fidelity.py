@@ -30,13 +30,7 @@ from sciml.graph.fidelity import (
 )
 from sciml.graph.gnn import GCN
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_graph(seed: int = 0, n: int = 9, p: float = 0.35):

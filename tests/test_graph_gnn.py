@@ -33,14 +33,7 @@ from sciml.graph.gnn import (
     train_node_classifier,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny products: one torch thread is faster, and not slowed by a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # 5 nodes: a triangle 0-1-2, an edge 2-3, node 4 isolated (undirected, both directions)

@@ -27,15 +27,7 @@ from sciml.graph.mowst import (
     variance_confidence,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny products: one torch thread is faster, and not slowed by a busy machine (module
-    scope, so that it is on before the module's fitted model is built)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FAST = {"hidden": 16, "epochs": 60, "patience": 15, "rounds": 3, "round_patience": 1}

@@ -17,12 +17,11 @@ attachment edge and the random edges are not part of it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from sciml._checks import check_int
+from sciml._checks import check_int, check_real
 from sciml.data.graphs import NodeData, check_split_fractions, stratified_masks
 
 HOUSE_EDGES = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [4, 0], [4, 1]], dtype=np.int64)
@@ -128,10 +127,7 @@ def ba_shapes(
     n_houses = check_int(n_houses, "n_houses", 0)
     m = check_int(m, "m", 1)
     f = check_int(n_features, "n_features", 1)
-    if not (math.isfinite(random_edge_fraction) and random_edge_fraction >= 0):
-        raise ValueError(
-            f"random_edge_fraction must be finite and >= 0, got {random_edge_fraction!r}"
-        )
+    check_real(random_edge_fraction, "random_edge_fraction", 0)
     if features not in ("constant", "random"):
         raise ValueError(f"features must be 'constant' or 'random', got {features!r}")
     check_split_fractions(train_frac, val_frac)

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from sciml._checks import check_int
-from sciml.data.graphs import ContextualSBM, stochastic_block_model
+from sciml._checks import check_int, check_real
+from sciml.data.graphs import ContextualSBM, homophily_probabilities, stochastic_block_model
 
 
 def _get(data: Any, name: str) -> Any:
@@ -165,8 +165,7 @@ def shift_graph(
             edge ids out of range, a negative noise, a rate outside [0, 1], a bad prior.
     """
     x, y, und = _check_graph(data)
-    if not (math.isfinite(feature_noise) and feature_noise >= 0):
-        raise ValueError(f"feature_noise must be a finite number >= 0, got {feature_noise!r}")
+    check_real(feature_noise, "feature_noise", 0)
     rewire = _check_fraction(rewire, "rewire")
     rng = np.random.default_rng(seed)
     n = x.shape[0]
@@ -234,21 +233,14 @@ def contextual_sbm_from_means(
     nc = means.shape[0]
     n = check_int(n_nodes, "n_nodes", nc)
     extra = check_int(n_noise_features, "n_noise_features", 0)
-    if not (math.isfinite(mean_degree) and mean_degree > 0):
-        raise ValueError(f"mean_degree must be a finite number > 0, got {mean_degree!r}")
+    check_real(mean_degree, "mean_degree", 0, strict=True)
     homophily = _check_fraction(homophily, "homophily")
     prior = np.full(nc, 1.0 / nc) if class_prior is None else _check_prior(class_prior, nc)
     rng = np.random.default_rng(seed)
     raw = n * prior
     sizes = np.floor(raw).astype(np.int64)
     sizes[np.argsort(sizes - raw)[: n - int(sizes.sum())]] += 1
-    within = float((sizes * (sizes - 1) // 2).sum())
-    across = n * (n - 1) / 2 - within
-    edges = mean_degree * n / 2
-    p_in = min(1.0, homophily * edges / within) if within else 0.0
-    p_out = min(1.0, (1 - homophily) * edges / across) if across else 0.0
-    p = np.full((nc, nc), p_out)
-    np.fill_diagonal(p, p_in)
+    p = homophily_probabilities(sizes, mean_degree, homophily)
     und, y = stochastic_block_model(sizes, p, seed=int(rng.integers(2**63)))
     x = means[y] + rng.standard_normal((n, means.shape[1]))
     if extra:

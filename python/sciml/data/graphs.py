@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sciml._checks import check_int
+from sciml._checks import check_int, check_real
 
 
 def _triangle_pairs(k: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,20 +121,29 @@ def planted_partition(
     nb = check_int(n_blocks, "n_blocks", 1)
     if nb > n:
         raise ValueError(f"n_blocks must be <= n_nodes = {n}, got {nb}")
-    if not (math.isfinite(mean_degree) and mean_degree > 0):
-        raise ValueError(f"mean_degree must be a finite number > 0, got {mean_degree!r}")
+    check_real(mean_degree, "mean_degree", 0, strict=True)
     if not 0.0 <= homophily <= 1.0:
         raise ValueError(f"homophily must be in [0, 1], got {homophily!r}")
     sizes = np.full(nb, n // nb, dtype=np.int64)
     sizes[: n % nb] += 1
+    p = homophily_probabilities(sizes, mean_degree, homophily)
+    return stochastic_block_model(sizes, p, seed)
+
+
+def homophily_probabilities(sizes: np.ndarray, mean_degree: float, homophily: float) -> np.ndarray:
+    """The (B, B) edge probabilities of an SBM with blocks of ``sizes`` (B,): one
+    probability inside the blocks, one across, such that the expected mean degree is
+    ``mean_degree`` and the expected share of edges inside blocks ``homophily`` (each
+    probability capped at 1)."""
+    n = int(sizes.sum())
     within = float((sizes * (sizes - 1) // 2).sum())
     across = n * (n - 1) / 2 - within
     edges = mean_degree * n / 2
     p_in = min(1.0, homophily * edges / within) if within else 0.0
     p_out = min(1.0, (1 - homophily) * edges / across) if across else 0.0
-    p = np.full((nb, nb), p_out)
+    p = np.full((len(sizes), len(sizes)), p_out)
     np.fill_diagonal(p, p_in)
-    return stochastic_block_model(sizes, p, seed)
+    return p
 
 
 @dataclass(repr=False)
@@ -246,8 +255,7 @@ def contextual_sbm(
     nc = check_int(n_classes, "n_classes", 1)
     f = check_int(n_features, "n_features", 1)
     extra = check_int(n_noise_features, "n_noise_features", 0)
-    if not (math.isfinite(feature_signal) and feature_signal >= 0):
-        raise ValueError(f"feature_signal must be a finite number >= 0, got {feature_signal!r}")
+    check_real(feature_signal, "feature_signal", 0)
     check_split_fractions(train_frac, val_frac)
     rng = np.random.default_rng(seed)
     edges, y = planted_partition(n, nc, mean_degree, homophily, seed=int(rng.integers(2**63)))

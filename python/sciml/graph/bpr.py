@@ -38,7 +38,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from sciml._checks import NotFittedError, check_int
+from sciml._checks import NotFittedError, check_int, check_real
 from sciml.graph.backbone import Graph
 from sciml.graph.gte import check_interactions, check_top_k, check_users
 from sciml.graph.metrics import recall_at_k
@@ -86,12 +86,9 @@ class BPRSettings:
         if self.patience is not None:
             check_int(self.patience, "patience", 1)
         check_int(self.random_state, "random_state", 0)
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        check_real(self.lr, "lr", 0, strict=True)
         for name in ("l2", "weight_decay"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            check_real(getattr(self, name), name, 0)
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"

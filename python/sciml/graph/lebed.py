@@ -76,7 +76,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sciml._checks import check_int
+from sciml._checks import check_int, check_real
 from sciml.graph.backbone import as_numpy
 
 # --- baselines ------------------------------------------------------------------------------
@@ -423,17 +423,6 @@ class LeBeDResult:
         return self.lebed
 
 
-def _number(value: Any, name: str, low: float, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or v < low or (low_open and v == low):
-        raise ValueError(
-            f"{name} must be a finite number {'>' if low_open else '>='} {low}, got {value!r}"
-        )
-    return v
-
-
 class LeBeD:
     """The learning behaviour discrepancy score (see the module docstring).
 
@@ -462,13 +451,13 @@ class LeBeD:
         seed: int = 0,
         keep_history: bool = True,
     ):
-        self.lr = _number(lr, "lr", 0.0, low_open=True)
-        self.weight_decay = _number(weight_decay, "weight_decay", 0.0)
+        self.lr = check_real(lr, "lr", 0.0, strict=True)
+        self.weight_decay = check_real(weight_decay, "weight_decay", 0.0)
         self.max_epochs = check_int(max_epochs, "max_epochs", 1)
         self.min_epochs = check_int(min_epochs, "min_epochs", 0)
         if self.min_epochs >= self.max_epochs:
             raise ValueError(f"min_epochs ({min_epochs}) must be < max_epochs ({max_epochs})")
-        self.margin_rate = _number(margin_rate, "margin_rate", 0.0, low_open=True)
+        self.margin_rate = check_real(margin_rate, "margin_rate", 0.0, strict=True)
         if not (callable(embedding) or embedding in ("logits", "hidden")):
             raise ValueError(
                 f'embedding must be "logits", "hidden" or a callable, got {embedding!r}'

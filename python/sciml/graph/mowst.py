@@ -107,7 +107,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sciml._checks import NotFittedError, check_int
+from sciml._checks import NotFittedError, check_int, check_real
 from sciml.data.graphs import ContextualSBM, contextual_sbm
 from sciml.graph import gnn
 from sciml.graph.backbone import as_numpy
@@ -208,8 +208,7 @@ class ConfidenceGate(nn.Module):
         super().__init__()
         if kind not in _CONFIDENCE:
             raise ValueError(f"confidence must be one of {_CONFIDENCE}, got {kind!r}")
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+        check_real(alpha, "alpha", 0, strict=True)
         if self_features and kind != "learned":
             raise ValueError("gate_features needs the learned confidence (confidence='learned')")
         self.kind = kind
@@ -361,15 +360,12 @@ class MLP(nn.Module):
         input_dropout: bool = True,
     ):
         super().__init__()
-        layers = check_int(layers, "layers", 1)
+        self.in_dim = check_int(in_dim, "in_dim", 1)
         check_int(hidden, "hidden", 1)
         self.input_dropout = bool(input_dropout)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.in_dim = check_int(in_dim, "in_dim", 1)
-        dims = [in_dim] + [hidden] * (layers - 1) + [check_int(out_dim, "out_dim", 1)]
+        self.dropout = gnn._check_dropout(dropout)
+        dims = gnn._dims(in_dim, hidden, out_dim, layers)
         self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
-        self.dropout = float(dropout)
 
     def prepare_graph(self, graph: Any, num_nodes: int) -> None:
         """Nothing to prepare: the MLP reads no graph."""
@@ -643,17 +639,13 @@ class Mowst:
         if gate_features and confidence != "learned":
             raise ValueError("gate_features needs confidence='learned'")
         for name, p in (("dropout", dropout), ("gate_dropout", gate_dropout)):
-            if p is not None and not 0.0 <= p < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {p!r}")
-        for name, v in (("lr", lr), ("gate_lr", gate_lr), ("weight_decay", weight_decay)):
-            if v is not None and not (
-                math.isfinite(v) and v >= 0 and (name == "weight_decay" or v > 0)
-            ):
-                raise ValueError(
-                    f"{name} must be a finite number > 0 (weight_decay >= 0), got {v!r}"
-                )
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+            if p is not None:
+                gnn._check_dropout(p, name)
+        for name, v in (("lr", lr), ("gate_lr", gate_lr)):
+            if v is not None:
+                check_real(v, name, 0, strict=True)
+        check_real(weight_decay, "weight_decay", 0)
+        check_real(alpha, "alpha", 0, strict=True)
         self.weak = weak
         self.strong = strong
         self.star = bool(star)

@@ -104,7 +104,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciml._checks import NotFittedError, check_int
+from sciml._checks import NotFittedError, check_int, check_real
 from sciml.graph.backbone import Graph, as_numpy
 
 EMBEDDINGS: dict[str, str] = {
@@ -504,11 +504,8 @@ class NetInfoF:
         if not (np.isfinite(walk_threshold) and 0 <= walk_threshold < 1):
             raise ValueError(f"walk_threshold must be in [0, 1), got {walk_threshold!r}")
         self.walk_threshold = float(walk_threshold)
-        for name, v in (("C", C), ("link_C", link_C)):
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        self.C = float(C)
-        self.link_C = float(link_C)
+        self.C = check_real(C, "C", 0, strict=True)
+        self.link_C = check_real(link_C, "link_C", 0, strict=True)
         self.max_iter = check_int(max_iter, "max_iter", 1)
         self.random_state = check_int(random_state, "random_state", 0)
 

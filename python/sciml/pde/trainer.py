@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from sciml._checks import check_real
 from sciml.pde.domain import Sampler, Sampling, check_sampling
 from sciml.pde.problem import Fields, Problem
 from sciml.train.checkpoint import load_checkpoint, save_atomic
@@ -265,10 +266,8 @@ class Trainer:
         for name, v in (("interior_points", interior_points), ("eval_every", eval_every)):
             if v < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
-        weights = {"residual_weight": residual_weight, "condition_weight": condition_weight}
-        for name, w in weights.items():
-            if not (math.isfinite(w) and w > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {w!r}")
+        check_real(residual_weight, "residual_weight", 0, strict=True)
+        check_real(condition_weight, "condition_weight", 0, strict=True)
         if low_modes < 0:
             raise ValueError(f"low_modes must be >= 0, got {low_modes}")
         if not low_mode_weight >= 0:
